@@ -1,0 +1,292 @@
+package jwg.noise;
+
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.function.Function;
+
+/**
+ * One peer's handshake state (§5.4.2-§5.4.5): the Noise IKpsk2 exchange framed as WireGuard messages 1 and 2, the
+ * responder's replay and flood checks, and the derivation of a transport {@link Keypair}.
+ *
+ * <p>Pure: no clock, no randomness of its own (ephemeral keys, indices and time are passed in), no I/O. mac1 and mac2
+ * are not its business: the sender adds them with a {@link CookieGenerator} after creating a message, the receiver
+ * checks them with a {@link CookieChecker} before consuming one.
+ *
+ * <p>Thread-safe: every step computes on a private copy of the chaining state and commits it under this object's
+ * lock, so a step that fails leaves the handshake as it was.
+ */
+public final class Handshake {
+    public enum State { ZEROED, INITIATION_CREATED, INITIATION_CONSUMED, RESPONSE_CREATED, RESPONSE_CONSUMED }
+
+    private static final byte[] EMPTY = new byte[0];
+
+    private final Key remoteStatic;
+    private final byte[] prologue;
+    private StaticIdentity local;
+    private final byte[] presharedKey = new byte[32];
+    private final byte[] staticStatic = new byte[32];
+    private boolean staticStaticValid;
+
+    private State state = State.ZEROED;
+    private final SymmetricState chain = new SymmetricState();
+    private final byte[] localEphemeral = new byte[32];
+    private final byte[] remoteEphemeral = new byte[32];
+    private int localIndex;
+    private int remoteIndex;
+    private final byte[] lastTimestamp = new byte[Tai64n.LEN];
+    private long lastInitiationConsumedNanos;
+    private boolean anyInitiationConsumed;
+
+    public Handshake(StaticIdentity local, Key remoteStatic) {
+        this(local, remoteStatic, Protocol.IDENTIFIER);
+    }
+
+    Handshake(StaticIdentity local, Key remoteStatic, byte[] prologue) {
+        this.remoteStatic = remoteStatic;
+        this.prologue = prologue;
+        setLocalIdentity(local);
+    }
+
+    public Key remoteStatic() {
+        return remoteStatic;
+    }
+
+    public synchronized State state() {
+        return state;
+    }
+
+    /**
+     * Changes the device's identity (or removes it, with null): precomputes DH(S_priv_i, S_pub_r) and abandons any
+     * handshake in flight, which was bound to the old key.
+     */
+    public synchronized void setLocalIdentity(StaticIdentity identity) {
+        this.local = identity;
+        Arrays.fill(staticStatic, (byte) 0);
+        staticStaticValid = identity != null
+                && Dh.sharedSecret(identity.privateKey(), remoteStatic.raw(), staticStatic);
+        clear();
+    }
+
+    /** Q; the zero key means none. */
+    public synchronized void setPresharedKey(Key psk) {
+        System.arraycopy(psk.raw(), 0, presharedKey, 0, 32);
+    }
+
+    /**
+     * False when no handshake with this peer is possible: no local key, or its public key is a low-order point
+     * (DH(S_priv_i, S_pub_r) is zero).
+     */
+    public synchronized boolean canHandshake() {
+        return local != null && staticStaticValid;
+    }
+
+    /** Creates message 1 into out[off, off+148) with random ephemeral and the given wall-clock time. */
+    public boolean createInitiation(byte[] out, int off, int senderIndex, SecureRandom random, long epochNanos) {
+        byte[] ePriv = Dh.generatePrivate(random);
+        try {
+            return createInitiation(out, off, senderIndex, ePriv, Tai64n.ofEpochNanos(epochNanos));
+        } finally {
+            Arrays.fill(ePriv, (byte) 0);
+        }
+    }
+
+    /**
+     * Creates message 1 (§5.4.2) with mac1 and mac2 left zero. Returns false, writing nothing useful, when
+     * {@link #canHandshake()} is false.
+     */
+    public synchronized boolean createInitiation(byte[] out, int off, int senderIndex, byte[] ephemeralPrivate,
+                                                 byte[] timestamp) {
+        if (!canHandshake()) {
+            return false;
+        }
+        SymmetricState st = new SymmetricState();
+        st.initialize(prologue);
+        st.mixHash(remoteStatic.raw(), 0, 32);
+        Message.writeHeader(out, off, Message.INITIATION);
+        Message.putInt(out, off + Message.INITIATION_SENDER, senderIndex);
+        boolean ok = NoiseIK.writeInitiation(st, ephemeralPrivate, remoteStatic.raw(), staticStatic,
+                local.publicKey().raw(), timestamp, out, off + Message.INITIATION_EPHEMERAL);
+        Arrays.fill(out, off + Message.INITIATION_MAC1, off + Message.INITIATION_LEN, (byte) 0);
+        if (!ok) {
+            st.zero();
+            return false;
+        }
+        chain.copyFrom(st);
+        st.zero();
+        System.arraycopy(ephemeralPrivate, 0, localEphemeral, 0, 32);
+        localIndex = senderIndex;
+        state = State.INITIATION_CREATED;
+        return true;
+    }
+
+    /**
+     * Consumes message 1 (§5.4.2) as the responder. The caller has classified the message and checked mac1 (and mac2
+     * when under load). peers maps the initiator's decrypted static key to its handshake, or null if unknown.
+     * Accepts only a timestamp later than the last accepted from that peer, and not within 20 ms of the previous one.
+     */
+    public static Result<Handshake> consumeInitiation(StaticIdentity local, byte[] msg, int off,
+                                                      Function<Key, Handshake> peers, long nowNanos) {
+        if (local == null) {
+            return Result.dropped(Reject.NO_IDENTITY);
+        }
+        SymmetricState st = new SymmetricState();
+        st.initialize(Protocol.IDENTIFIER);
+        return consumeInitiation(local, st, msg, off, peers, nowNanos);
+    }
+
+    private static Result<Handshake> consumeInitiation(StaticIdentity local, SymmetricState st, byte[] msg, int off,
+                                                       Function<Key, Handshake> peers, long nowNanos) {
+        st.mixHash(local.publicKey().raw(), 0, 32);
+        byte[] ePub = new byte[32];
+        byte[] sPub = new byte[32];
+        int body = off + Message.INITIATION_EPHEMERAL;
+        if (!NoiseIK.readInitiationStatic(st, local.privateKey(), msg, body, ePub, sPub)) {
+            st.zero();
+            return Result.dropped(Reject.DECRYPT_FAILED);
+        }
+        Handshake peer = peers.apply(Key.of(sPub));
+        if (peer == null) {
+            st.zero();
+            return Result.dropped(Reject.UNKNOWN_PEER);
+        }
+        return peer.finishInitiation(local, st, msg, off, ePub, nowNanos);
+    }
+
+    private synchronized Result<Handshake> finishInitiation(StaticIdentity identity, SymmetricState st, byte[] msg,
+                                                            int off, byte[] ePub, long nowNanos) {
+        try {
+            if (identity != local) {
+                return Result.dropped(Reject.NO_IDENTITY);
+            }
+            if (!staticStaticValid) {
+                return Result.dropped(Reject.ZERO_DH);
+            }
+            byte[] timestamp = new byte[Tai64n.LEN];
+            if (!NoiseIK.readInitiationPayload(st, staticStatic, msg, off + Message.INITIATION_EPHEMERAL, timestamp)) {
+                return Result.dropped(Reject.DECRYPT_FAILED);
+            }
+            if (!Tai64n.after(timestamp, lastTimestamp)) {
+                return Result.dropped(Reject.REPLAYED_TIMESTAMP);
+            }
+            if (anyInitiationConsumed && nowNanos - lastInitiationConsumedNanos < Protocol.INITIATION_MIN_INTERVAL_NANOS) {
+                return Result.dropped(Reject.INITIATION_FLOOD);
+            }
+            chain.copyFrom(st);
+            System.arraycopy(ePub, 0, remoteEphemeral, 0, 32);
+            System.arraycopy(timestamp, 0, lastTimestamp, 0, Tai64n.LEN);
+            remoteIndex = Message.getInt(msg, off + Message.INITIATION_SENDER);
+            lastInitiationConsumedNanos = nowNanos;
+            anyInitiationConsumed = true;
+            state = State.INITIATION_CONSUMED;
+            return Result.ok(this);
+        } finally {
+            st.zero();
+        }
+    }
+
+    public boolean createResponse(byte[] out, int off, int senderIndex, SecureRandom random) {
+        byte[] ePriv = Dh.generatePrivate(random);
+        try {
+            return createResponse(out, off, senderIndex, ePriv);
+        } finally {
+            Arrays.fill(ePriv, (byte) 0);
+        }
+    }
+
+    /**
+     * Creates message 2 (§5.4.3) into out[off, off+92), mac1 and mac2 left zero. Only after an initiation was
+     * consumed; false otherwise or when a DH is zero.
+     */
+    public synchronized boolean createResponse(byte[] out, int off, int senderIndex, byte[] ephemeralPrivate) {
+        if (state != State.INITIATION_CONSUMED) {
+            return false;
+        }
+        SymmetricState st = new SymmetricState();
+        st.copyFrom(chain);
+        Message.writeHeader(out, off, Message.RESPONSE);
+        Message.putInt(out, off + Message.RESPONSE_SENDER, senderIndex);
+        Message.putInt(out, off + Message.RESPONSE_RECEIVER, remoteIndex);
+        boolean ok = NoiseIK.writeResponse(st, ephemeralPrivate, remoteEphemeral, remoteStatic.raw(), presharedKey,
+                EMPTY, out, off + Message.RESPONSE_EPHEMERAL);
+        Arrays.fill(out, off + Message.RESPONSE_MAC1, off + Message.RESPONSE_LEN, (byte) 0);
+        if (!ok) {
+            st.zero();
+            return false;
+        }
+        chain.copyFrom(st);
+        st.zero();
+        localIndex = senderIndex;
+        state = State.RESPONSE_CREATED;
+        return true;
+    }
+
+    /**
+     * Consumes message 2 (§5.4.3) as the initiator. The caller found this handshake by the message's receiver index
+     * and checked mac1.
+     */
+    public synchronized Result<Handshake> consumeResponse(byte[] msg, int off) {
+        if (state != State.INITIATION_CREATED || local == null) {
+            return Result.dropped(Reject.WRONG_STATE);
+        }
+        if (Message.getInt(msg, off + Message.RESPONSE_RECEIVER) != localIndex) {
+            return Result.dropped(Reject.UNKNOWN_INDEX);
+        }
+        SymmetricState st = new SymmetricState();
+        st.copyFrom(chain);
+        try {
+            if (!NoiseIK.readResponse(st, localEphemeral, local.privateKey(), presharedKey, msg,
+                    off + Message.RESPONSE_EPHEMERAL, EMPTY)) {
+                return Result.dropped(Reject.DECRYPT_FAILED);
+            }
+            chain.copyFrom(st);
+            remoteIndex = Message.getInt(msg, off + Message.RESPONSE_SENDER);
+            state = State.RESPONSE_CONSUMED;
+            return Result.ok(this);
+        } finally {
+            st.zero();
+        }
+    }
+
+    /**
+     * Derives the transport keypair (§5.4.5) once the initiator has consumed a response or the responder has created
+     * one, then erases the ephemeral key, C and H. Null in any other state.
+     */
+    public synchronized Keypair deriveKeypair(long nowNanos) {
+        boolean initiator;
+        if (state == State.RESPONSE_CONSUMED) {
+            initiator = true;
+        } else if (state == State.RESPONSE_CREATED) {
+            initiator = false;
+        } else {
+            return null;
+        }
+        byte[] first = new byte[32];
+        byte[] second = new byte[32];
+        NoiseIK.split(chain, first, second);
+        Keypair keypair = initiator
+                ? new Keypair(first, second, true, nowNanos, localIndex, remoteIndex)
+                : new Keypair(second, first, false, nowNanos, localIndex, remoteIndex);
+        Arrays.fill(first, (byte) 0);
+        Arrays.fill(second, (byte) 0);
+        clear();
+        return keypair;
+    }
+
+    /** The index this side chose for the handshake in flight (the sender index of its last message). */
+    public synchronized int localIndex() {
+        return localIndex;
+    }
+
+    /** The handshake hash H so far; tests compare it with published vectors. */
+    synchronized byte[] hash() {
+        return chain.hash.clone();
+    }
+
+    /** Abandons the handshake in flight and erases its secrets; the replay state (last timestamp) is kept. */
+    public synchronized void clear() {
+        chain.zero();
+        Arrays.fill(localEphemeral, (byte) 0);
+        Arrays.fill(remoteEphemeral, (byte) 0);
+        state = State.ZEROED;
+    }
+}
