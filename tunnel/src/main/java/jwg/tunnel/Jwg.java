@@ -1,0 +1,53 @@
+package jwg.tunnel;
+
+import java.io.IOException;
+import java.security.SecureRandom;
+
+/**
+ * The jwg command: wireguard-go's command line ({@code jwg [-f|--foreground] IFNAME}, {@code --version}) plus
+ * wireguard-tools' key tools ({@code genkey}, {@code genpsk}, {@code pubkey}).
+ */
+public final class Jwg {
+    private Jwg() {}
+
+    public static void main(String[] args) throws IOException {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) throws IOException {
+        KeyTool keys = new KeyTool(System.in, System.out, System.err, new SecureRandom());
+        if (args.length == 0) {
+            return usage();
+        }
+        return switch (args[0]) {
+            case "genkey" -> keys.genkey(args);
+            case "genpsk" -> keys.genpsk(args);
+            case "pubkey" -> keys.pubkey(args);
+            case "--version", "-v" -> version();
+            case "--help", "-h" -> {
+                usage();
+                yield 0;
+            }
+            default -> {
+                System.err.println("jwg: the daemon (jwg [-f] IFNAME) is not built yet; this version has the key tools only");
+                yield 1;
+            }
+        };
+    }
+
+    private static int usage() {
+        System.err.print("""
+                Usage: jwg [-f/--foreground] INTERFACE-NAME
+                       jwg genkey | genpsk | pubkey
+                       jwg --version
+                """);
+        return 1;
+    }
+
+    private static int version() {
+        String v = Jwg.class.getPackage().getImplementationVersion();
+        System.out.print("jwg v" + (v == null ? "dev" : v) + "\n\n"
+                + "Userspace WireGuard daemon for Linux, in Java, with endpoint roaming built in.\n");
+        return 0;
+    }
+}
