@@ -78,7 +78,7 @@ public final class Aead {
 
     static boolean openWithNonce(SecretKey key, byte[] nonce, byte[] in, int inOff, int len, byte[] out,
                                  int outOff, byte[] aad) {
-        if (len < TAG_LEN || inOff < 0 || inOff + len > in.length || outOff < 0 || outOff + len - TAG_LEN > out.length) {
+        if (len < TAG_LEN || !Message.inBounds(in, inOff, len) || !Message.inBounds(out, outOff, len - TAG_LEN)) {
             return false;
         }
         Cipher c = OPENER.get();
@@ -89,7 +89,7 @@ public final class Aead {
             }
             c.doFinal(in, inOff, len, out, outOff);
             return true;
-        } catch (GeneralSecurityException | IllegalStateException e) {
+        } catch (GeneralSecurityException | IllegalStateException | IllegalArgumentException e) {
             return false;
         }
     }

@@ -25,6 +25,9 @@ public final class CookieChecker {
 
     /** mac1 of a classified handshake message (initiation or response), compared in constant time. */
     public boolean checkMac1(byte[] msg, int off, int len) {
+        if (len < 2 * Blake2s.MAC_LEN || !Message.inBounds(msg, off, len)) {
+            return false;
+        }
         int macOff = Message.mac1Offset(len);
         byte[] expected = new byte[Blake2s.MAC_LEN];
         Blake2s.mac(identity.mac1Key, msg, off, macOff, expected, 0);
@@ -36,6 +39,9 @@ public final class CookieChecker {
      * the secret has expired: a cookie made under an old secret proves nothing about the sender's address now.
      */
     public boolean checkMac2(byte[] msg, int off, int len, byte[] source, long nowNanos) {
+        if (len < 2 * Blake2s.MAC_LEN || !Message.inBounds(msg, off, len)) {
+            return false;
+        }
         byte[] cookie = currentCookie(source, nowNanos, false);
         if (cookie == null) {
             return false;

@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * The sending side of §5.4.4 and §5.4.7, one per peer: stamps mac1 (keyed by the peer's public key) and mac2 (keyed by
  * the last cookie the peer sent us, while younger than 120 s) on outgoing handshake messages, and takes in cookie
- * replies, which only authenticate against the mac1 of our latest message.
+ * replies, which only authenticate against the mac1 of our latest message, once.
  *
  * <p>Thread-safe: all state is under this object's lock.
  */
@@ -54,6 +54,8 @@ public final class CookieGenerator {
         System.arraycopy(fresh, 0, cookie, 0, Blake2s.MAC_LEN);
         cookieBornNanos = nowNanos;
         hasCookie = true;
+        // One reply per message sent, as the kernel does: a replayed reply must not keep refreshing the cookie's age.
+        hasLastMac1 = false;
         return Result.ok(this);
     }
 }

@@ -81,7 +81,7 @@ public final class Keypair {
      * this keypair and should check its age ({@link #createdNanos()}) against REJECT_AFTER_TIME.
      */
     public int open(byte[] buf, int off, int len) {
-        if (len < Message.TRANSPORT_MIN_LEN || off < 0 || off + len > buf.length) {
+        if (len < Message.TRANSPORT_MIN_LEN || !Message.inBounds(buf, off, len)) {
             return OPEN_MALFORMED;
         }
         long counter = Message.getLong(buf, off + Message.TRANSPORT_COUNTER);

@@ -51,7 +51,7 @@ public final class Message {
      * the length is exactly right for the type (transport: at least header plus tag).
      */
     public static int classify(byte[] buf, int off, int len) {
-        if (len < 4 || off < 0 || off + len > buf.length) {
+        if (!inBounds(buf, off, len) || len < 4) {
             return INVALID;
         }
         if (buf[off + 1] != 0 || buf[off + 2] != 0 || buf[off + 3] != 0) {
@@ -65,6 +65,11 @@ public final class Message {
             case TRANSPORT -> len >= TRANSPORT_MIN_LEN ? TRANSPORT : INVALID;
             default -> INVALID;
         };
+    }
+
+    /** Whether [off, off+len) lies inside buf, computed so that no int overflow can fool it. */
+    public static boolean inBounds(byte[] buf, int off, int len) {
+        return off >= 0 && len >= 0 && len <= buf.length - off;
     }
 
     /** The length of the MAC-covered prefix ending at mac1 for a handshake message of this length. */
