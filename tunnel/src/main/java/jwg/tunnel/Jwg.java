@@ -28,10 +28,8 @@ public final class Jwg {
                 usage();
                 yield 0;
             }
-            default -> {
-                System.err.println("jwg: the daemon (jwg [-f] IFNAME) is not built yet; this version has the key tools only");
-                yield 1;
-            }
+            case "-f", "--foreground" -> args.length == 2 ? Daemon.start(args[1], true) : usage();
+            default -> args.length == 1 && !args[0].startsWith("-") ? Daemon.start(args[0], false) : usage();
         };
     }
 

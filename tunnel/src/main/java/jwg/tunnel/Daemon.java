@@ -1,0 +1,108 @@
+package jwg.tunnel;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import jwg.tun.Tun;
+
+/**
+ * {@code jwg [-f] IFNAME}, with wireguard-go's process contract: create the TUN device and the UAPI socket, then run
+ * detached; the command returns 0 only once both exist (1, with the reason, if setup fails). Java cannot fork, so the
+ * command starts a second JVM running the same command in the foreground, waits for its "ready" line on a pipe, and
+ * exits; the child leaves the terminal's session. The daemon exits on SIGTERM/SIGINT, when the interface is deleted,
+ * and when its socket file is deleted.
+ */
+final class Daemon {
+    static final int DEFAULT_MTU = 1420;
+    private static final String NOTIFY_ENV = "JWG_NOTIFY_PARENT";
+    private static final String READY = "ready";
+
+    private Daemon() {}
+
+    static int start(String ifname, boolean foreground) throws IOException {
+        if (foreground || "1".equals(System.getenv("WG_PROCESS_FOREGROUND"))) {
+            return runHere(ifname, System.getenv(NOTIFY_ENV) != null);
+        }
+        return spawnDetached(ifname);
+    }
+
+    private static int spawnDetached(String ifname) throws IOException {
+        ProcessHandle.Info self = ProcessHandle.current().info();
+        List<String> command = new ArrayList<>();
+        command.add(self.command().orElse("java"));
+        command.addAll(List.of(self.arguments().orElse(new String[0])));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("WG_PROCESS_FOREGROUND", "1");
+        pb.environment().put(NOTIFY_ENV, "1");
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        // wireguard-go's child logs to the inherited output only when LOG_LEVEL asks for logging.
+        boolean logging = System.getenv("LOG_LEVEL") != null && !"silent".equals(System.getenv("LOG_LEVEL"));
+        pb.redirectError(logging ? ProcessBuilder.Redirect.INHERIT : ProcessBuilder.Redirect.DISCARD);
+        Process child = pb.start();
+        try (BufferedReader status = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line = status.readLine();
+            if (READY.equals(line)) {
+                return 0;
+            }
+            System.err.println(line != null ? line : "jwg: the daemon exited during setup");
+            return 1;
+        }
+    }
+
+    private static int runHere(String ifname, boolean notifyParent) {
+        PrintStream notify = System.out;
+        if (notifyParent) {
+            Posix.detachFromTerminal();
+            System.setOut(System.err);
+        }
+        Log log = new Log(Log.levelOf(System.getenv("LOG_LEVEL")), ifname, System.err);
+        CountDownLatch done = new CountDownLatch(1);
+        Tun tun;
+        Device device;
+        UapiServer uapiServer;
+        try {
+            tun = Tun.create(ifname);
+            try {
+                tun.setMtu(DEFAULT_MTU);
+            } catch (IOException e) {
+                log.error("setting MTU " + DEFAULT_MTU + ": " + e.getMessage());
+            }
+            device = new Device(tun.name(), tun, log, done::countDown);
+            device.bind(0, 0);
+            uapiServer = new UapiServer(tun.name(), new Uapi(device), log, device::close);
+            uapiServer.start();
+        } catch (IOException | RuntimeException e) {
+            String why = "jwg: " + ifname + ": " + e.getMessage();
+            notify.println(why);
+            notify.flush();
+            System.err.println(why);
+            return 1;
+        }
+        log.verbose("device started");
+        if (notifyParent) {
+            notify.println(READY);
+            notify.flush();
+            notify.close();
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            uapiServer.close();
+            device.close();
+        }, "jwg-shutdown"));
+        Thread reader = Thread.ofPlatform().name("jwg-tun-read").start(device::runTunReader);
+        try {
+            done.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        uapiServer.close();
+        log.verbose("device closed");
+        reader.interrupt();
+        return 0;
+    }
+}

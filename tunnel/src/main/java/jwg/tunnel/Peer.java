@@ -1,0 +1,303 @@
+package jwg.tunnel;
+
+import static jwg.noise.Protocol.REJECT_AFTER_TIME_NANOS;
+import static jwg.noise.Protocol.REKEY_AFTER_MESSAGES;
+import static jwg.noise.Protocol.REKEY_AFTER_TIME_NANOS;
+import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import jwg.noise.CookieGenerator;
+import jwg.noise.Handshake;
+import jwg.noise.Key;
+import jwg.noise.Keypair;
+import jwg.noise.Message;
+
+/**
+ * One configured peer: its handshake, cookie state, keypairs, endpoint, timers, counters, and the packets staged
+ * while it has no session.
+ */
+final class Peer {
+    /** wireguard-go's QueueStagedSize: packets held while a handshake is under way; the oldest go first. */
+    static final int MAX_STAGED = 128;
+
+    private final Device device;
+    final Key publicKey;
+    final Handshake handshake;
+    final CookieGenerator cookies;
+    final Keypairs keypairs = new Keypairs();
+    final Timers timers;
+    final AtomicLong txBytes = new AtomicLong();
+    final AtomicLong rxBytes = new AtomicLong();
+    private final ArrayBlockingQueue<byte[]> staged = new ArrayBlockingQueue<>(MAX_STAGED);
+    private volatile InetSocketAddress endpoint;
+    private volatile int persistentKeepaliveInterval;
+    private volatile Key presharedKey = Key.zero();
+    private volatile long lastHandshakeEpochNanos;
+    private volatile long lastSentHandshakeNanos = System.nanoTime() - 2 * REKEY_TIMEOUT_NANOS;
+    private int handshakeIndex;
+    private volatile boolean removed;
+
+    Peer(Device device, Key publicKey) {
+        this.device = device;
+        this.publicKey = publicKey;
+        this.handshake = new Handshake(device.identity(), publicKey);
+        this.cookies = new CookieGenerator(publicKey);
+        this.timers = new Timers(this, device.scheduler());
+    }
+
+    Log log() {
+        return device.log();
+    }
+
+    InetSocketAddress endpoint() {
+        return endpoint;
+    }
+
+    /** Built-in roaming (§2.1): set from configuration, and from the source of every authenticated packet. */
+    void setEndpoint(InetSocketAddress address) {
+        InetSocketAddress old = endpoint;
+        if (address != null && !address.equals(old)) {
+            endpoint = address;
+            if (old != null) {
+                log().verbose(this + ": endpoint changed from " + Uapi.formatEndpoint(old) + " to "
+                        + Uapi.formatEndpoint(address));
+            }
+        }
+    }
+
+    int persistentKeepaliveInterval() {
+        return persistentKeepaliveInterval;
+    }
+
+    void setPersistentKeepaliveInterval(int seconds) {
+        persistentKeepaliveInterval = seconds;
+    }
+
+    Key presharedKey() {
+        return presharedKey;
+    }
+
+    void setPresharedKey(Key psk) {
+        presharedKey = psk;
+        handshake.setPresharedKey(psk);
+    }
+
+    long lastHandshakeEpochNanos() {
+        return lastHandshakeEpochNanos;
+    }
+
+    void recordHandshakeTime() {
+        lastHandshakeEpochNanos = Device.epochNanos();
+    }
+
+    /**
+     * Seals the IP packet at work[16, 16+len) and sends it; stages it and starts a handshake when there is no usable
+     * session. Called on the TUN reader thread.
+     */
+    void sendData(byte[] work, int len) {
+        Keypair kp = keypairs.current();
+        long now = System.nanoTime();
+        InetSocketAddress to = endpoint;
+        if (kp == null || now - kp.createdNanos() >= REJECT_AFTER_TIME_NANOS || to == null) {
+            stage(work, len);
+            sendHandshakeInitiation(false);
+            return;
+        }
+        int n = kp.seal(work, 0, len, device.mtu());
+        if (n < 0) {
+            stage(work, len);
+            sendHandshakeInitiation(false);
+            return;
+        }
+        timers.anyAuthenticatedPacketTraversal();
+        timers.anyAuthenticatedPacketSent();
+        device.udp().send(work, 0, n, to);
+        txBytes.addAndGet(n);
+        timers.dataSent();
+        keepKeyFreshSending(kp, now);
+    }
+
+    /** §6.1: the initiator rekeys a keypair that is old or has sent too much, on the next send. */
+    private void keepKeyFreshSending(Keypair kp, long now) {
+        if (kp.isInitiator() && (Long.compareUnsigned(kp.sendCount(), REKEY_AFTER_MESSAGES) > 0
+                || now - kp.createdNanos() > REKEY_AFTER_TIME_NANOS)) {
+            sendHandshakeInitiation(false);
+        }
+    }
+
+    /**
+     * §6.1: the initiator, receiving on a keypair about to be rejected (older than REJECT_AFTER_TIME −
+     * KEEPALIVE_TIMEOUT − REKEY_TIMEOUT), starts a new handshake so the session does not lapse while only the other
+     * side talks.
+     */
+    void keepKeyFreshReceiving(Keypair kp) {
+        if (kp == keypairs.current() && kp.isInitiator() && System.nanoTime() - kp.createdNanos()
+                > REJECT_AFTER_TIME_NANOS - jwg.noise.Protocol.KEEPALIVE_TIMEOUT_NANOS - REKEY_TIMEOUT_NANOS) {
+            sendHandshakeInitiation(false);
+        }
+    }
+
+    /** Sends an empty transport message (keepalive), or starts a handshake when there is no session to send it on. */
+    void sendKeepalive() {
+        Keypair kp = keypairs.current();
+        InetSocketAddress to = endpoint;
+        if (kp == null || to == null || System.nanoTime() - kp.createdNanos() >= REJECT_AFTER_TIME_NANOS) {
+            sendHandshakeInitiation(false);
+            return;
+        }
+        byte[] buf = new byte[Message.TRANSPORT_MIN_LEN];
+        int n = kp.seal(buf, 0, 0, 0);
+        if (n < 0) {
+            return;
+        }
+        timers.anyAuthenticatedPacketTraversal();
+        timers.anyAuthenticatedPacketSent();
+        device.udp().sendNow(buf, 0, n, to);
+        txBytes.addAndGet(n);
+    }
+
+    /** Sends what was staged, on the session just established; if nothing was, a keepalive confirms the session. */
+    void sendStagedOrKeepalive() {
+        if (staged.isEmpty()) {
+            sendKeepalive();
+            return;
+        }
+        Keypair kp = keypairs.current();
+        InetSocketAddress to = endpoint;
+        if (kp == null || to == null) {
+            return;
+        }
+        for (byte[] packet; (packet = staged.poll()) != null; ) {
+            byte[] work = new byte[Message.TRANSPORT_HEADER_LEN + packet.length + 16 + 16];
+            System.arraycopy(packet, 0, work, Message.TRANSPORT_HEADER_LEN, packet.length);
+            int n = kp.seal(work, 0, packet.length, device.mtu());
+            if (n < 0) {
+                return;
+            }
+            timers.anyAuthenticatedPacketTraversal();
+            timers.anyAuthenticatedPacketSent();
+            device.udp().send(work, 0, n, to);
+            txBytes.addAndGet(n);
+            timers.dataSent();
+        }
+        device.udp().flush();
+    }
+
+    private void stage(byte[] work, int len) {
+        byte[] copy = new byte[len];
+        System.arraycopy(work, Message.TRANSPORT_HEADER_LEN, copy, 0, len);
+        while (!staged.offer(copy)) {
+            staged.poll();
+        }
+    }
+
+    void dropStaged() {
+        staged.clear();
+    }
+
+    /**
+     * Starts a handshake unless one was sent less than REKEY_TIMEOUT ago (§6.1: at most one initiation per
+     * REKEY_TIMEOUT). The DH work happens on the device's handshake thread, never on a packet thread.
+     */
+    void sendHandshakeInitiation(boolean retry) {
+        if (!retry) {
+            timers.resetHandshakeAttempts();
+        }
+        if (System.nanoTime() - lastSentHandshakeNanos < REKEY_TIMEOUT_NANOS || removed) {
+            return;
+        }
+        device.onHandshakeThread(() -> createAndSendInitiation());
+    }
+
+    private void createAndSendInitiation() {
+        long now = System.nanoTime();
+        if (now - lastSentHandshakeNanos < REKEY_TIMEOUT_NANOS || removed || !handshake.canHandshake()) {
+            return;
+        }
+        lastSentHandshakeNanos = now;
+        InetSocketAddress to = endpoint;
+        byte[] msg = new byte[Message.INITIATION_LEN];
+        int index = newHandshakeIndex();
+        if (!handshake.createInitiation(msg, 0, index, device.random(), Device.epochNanos())) {
+            return;
+        }
+        cookies.addMacs(msg, 0, msg.length, now);
+        log().verbose(this + ": sending handshake initiation");
+        timers.anyAuthenticatedPacketTraversal();
+        timers.anyAuthenticatedPacketSent();
+        if (to != null) {
+            device.udp().sendNow(msg, 0, msg.length, to);
+            txBytes.addAndGet(msg.length);
+        }
+        timers.handshakeInitiated();
+    }
+
+    /** Gives the handshake in flight a fresh receiver index, releasing the old one. Handshake thread only. */
+    int newHandshakeIndex() {
+        if (handshakeIndex != 0) {
+            device.releaseIndex(handshakeIndex, null);
+        }
+        handshakeIndex = device.allocateIndex(new Session(this, null));
+        return handshakeIndex;
+    }
+
+    /** Installs the keypair a completed handshake derived, under the handshake's index. Handshake thread only. */
+    Keypair installKeypair(Keypair kp) {
+        Session session = new Session(this, kp);
+        device.replaceIndex(kp.localIndex(), session);
+        handshakeIndex = 0;
+        List<Session> dropped = keypairs.install(session);
+        dropped.forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
+        timers.sessionDerived();
+        return kp;
+    }
+
+    /** Called with every authenticated transport message's keypair: the first message on "next" confirms it. */
+    void receivedWith(Keypair kp) {
+        List<Session> dropped = keypairs.received(kp);
+        if (dropped != null) {
+            dropped.forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
+            timers.handshakeComplete();
+            sendStagedOrKeepalive();
+        }
+    }
+
+    /** §6.4: nothing new for 3 × REJECT_AFTER_TIME, so every key of this peer is erased. */
+    void zeroKeyMaterial() {
+        log().verbose(this + ": removing all keys, since we haven't received a new one in "
+                + 3 * REJECT_AFTER_TIME_NANOS / 1_000_000_000L + " seconds");
+        keypairs.clear().forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
+        handshake.clear();
+    }
+
+    /** The device's private key changed: sessions under the old one must not be used to send. */
+    void expireKeys() {
+        keypairs.clear().forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
+        handshake.setLocalIdentity(device.identity());
+        lastSentHandshakeNanos = System.nanoTime() - 2 * REKEY_TIMEOUT_NANOS;
+    }
+
+    void remove() {
+        removed = true;
+        timers.stop();
+        zeroKeyMaterialQuietly();
+        dropStaged();
+    }
+
+    private void zeroKeyMaterialQuietly() {
+        keypairs.clear().forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
+        handshake.clear();
+    }
+
+    boolean isRemoved() {
+        return removed;
+    }
+
+    @Override
+    public String toString() {
+        return "peer(" + publicKey.shortForm() + ")";
+    }
+}

@@ -1,0 +1,46 @@
+package jwg.tunnel;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+
+/** The process-level libc calls the daemon needs (JNA direct mapping; none is on a packet path). */
+final class Posix {
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_MARK = 36;
+
+    static {
+        Native.register(Posix.class, "c");
+    }
+
+    private Posix() {}
+
+    private static native int setsid();
+
+    private static native int umask(int mask);
+
+    private static native int setsockopt(int fd, int level, int name, long value, int length);
+
+    private static native String strerror(int errnum);
+
+    /** Leaves the parent's session, so the terminal's hang-up and Ctrl-C no longer reach the daemon. */
+    static void detachFromTerminal() {
+        setsid();
+    }
+
+    /** Sets the process umask and returns the previous one. */
+    static int setUmask(int mask) {
+        return umask(mask);
+    }
+
+    /** SO_MARK on a socket: wg-quick marks the tunnel's own UDP traffic so its policy routing lets it out. */
+    static void setMark(int fd, int mark) throws java.io.IOException {
+        try (Memory value = new Memory(4)) {
+            value.setInt(0, mark);
+            if (setsockopt(fd, SOL_SOCKET, SO_MARK, Pointer.nativeValue(value), 4) != 0) {
+                int errno = Native.getLastError();
+                throw new java.io.IOException("setting fwmark " + mark + ": " + strerror(errno));
+            }
+        }
+    }
+}

@@ -1,0 +1,345 @@
+package jwg.tunnel;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.Writer;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import jwg.noise.Key;
+
+/**
+ * The cross-platform userspace API (wireguard.com/xplatform) as the stock wg and wg-quick speak it: "get=1" and
+ * "set=1" operations of key=value lines ending in a blank line, answered with errno=N.
+ *
+ * <p>Unlike wireguard-go, a set is parsed and validated whole before anything is applied, so a request that fails
+ * changes nothing; then it is applied under the device's lock. Errors carry the errno wg expects (negative on set).
+ */
+final class Uapi {
+    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.\\-]+)?");
+
+    private final Device device;
+
+    Uapi(Device device) {
+        this.device = device;
+    }
+
+    // ---- get ----
+
+    /** The get reply body, in wireguard-go's key order, ending with errno=0 and the blank line. */
+    void get(Writer out) throws IOException {
+        StringBuilder sb = new StringBuilder(256);
+        synchronized (device) {
+            Key priv = device.privateKey();
+            if (!priv.isZero()) {
+                line(sb, "private_key", priv.toHex());
+            }
+            if (device.udp().port() != 0) {
+                line(sb, "listen_port", Integer.toString(device.udp().port()));
+            }
+            if (device.udp().fwmark() != 0) {
+                line(sb, "fwmark", Integer.toUnsignedString(device.udp().fwmark()));
+            }
+            for (Peer p : device.peers()) {
+                line(sb, "public_key", p.publicKey.toHex());
+                line(sb, "preshared_key", p.presharedKey().toHex());
+                line(sb, "protocol_version", "1");
+                if (p.endpoint() != null) {
+                    line(sb, "endpoint", formatEndpoint(p.endpoint()));
+                }
+                long hs = p.lastHandshakeEpochNanos();
+                line(sb, "last_handshake_time_sec", Long.toString(hs / 1_000_000_000L));
+                line(sb, "last_handshake_time_nsec", Long.toString(hs % 1_000_000_000L));
+                line(sb, "tx_bytes", Long.toString(p.txBytes.get()));
+                line(sb, "rx_bytes", Long.toString(p.rxBytes.get()));
+                line(sb, "persistent_keepalive_interval", Integer.toString(p.persistentKeepaliveInterval()));
+                for (AllowedIps.Prefix prefix : device.allowedIps().entries(p)) {
+                    line(sb, "allowed_ip", formatAddress(prefix.address()) + "/" + prefix.cidr());
+                }
+                if (sb.length() > 1 << 16) {
+                    out.write(sb.toString());
+                    sb.setLength(0);
+                }
+            }
+        }
+        sb.append("errno=0\n\n");
+        out.write(sb.toString());
+        out.flush();
+    }
+
+    private static void line(StringBuilder sb, String key, String value) {
+        sb.append(key).append('=').append(value).append('\n');
+    }
+
+    // ---- set ----
+
+    /**
+     * Reads a set request's lines up to and including the blank line that ends it, and parses them. On the first bad
+     * line the rest of the request is still read (so the client's writes do not fail), then the error is thrown.
+     */
+    static UapiChange parse(BufferedReader in) throws IOException, UapiError {
+        UapiChange change = new UapiChange();
+        UapiError error = null;
+        for (String line; (line = in.readLine()) != null && !line.isEmpty(); ) {
+            if (error != null) {
+                continue;
+            }
+            try {
+                parseLine(change, line);
+            } catch (UapiError e) {
+                error = e;
+            }
+        }
+        if (error != null) {
+            throw error;
+        }
+        return change;
+    }
+
+    private static void parseLine(UapiChange change, String line) throws UapiError {
+        int eq = line.indexOf('=');
+        if (eq < 0) {
+            throw new UapiError(UapiError.EPROTO, "line without '=': " + line);
+        }
+        String key = line.substring(0, eq);
+        String value = line.substring(eq + 1);
+        UapiChange.PeerChange peer = change.peers.isEmpty() ? null : change.peers.get(change.peers.size() - 1);
+        if (key.equals("public_key")) {
+            change.peers.add(new UapiChange.PeerChange(hexKey(key, value)));
+            return;
+        }
+        if (peer == null) {
+            switch (key) {
+                case "private_key" -> change.privateKey = hexKey(key, value);
+                case "listen_port" -> change.listenPort = (int) number(key, value, 0xffff);
+                case "fwmark" -> change.fwmark = (int) number(key, value, 0xffffffffL);
+                case "replace_peers" -> change.replacePeers = literalTrue(key, value);
+                default -> throw new UapiError(UapiError.EINVAL, "invalid UAPI device key: " + key);
+            }
+            return;
+        }
+        switch (key) {
+            case "remove" -> peer.remove = literalTrue(key, value);
+            case "update_only" -> peer.updateOnly = literalTrue(key, value);
+            case "preshared_key" -> peer.presharedKey = hexKey(key, value);
+            case "endpoint" -> peer.endpoint = parseEndpoint(value);
+            case "persistent_keepalive_interval" -> peer.persistentKeepalive = (int) number(key, value, 0xffff);
+            case "replace_allowed_ips" -> peer.replaceAllowedIps = literalTrue(key, value);
+            case "allowed_ip" -> peer.allowedIps.add(parseAllowedIp(value));
+            case "protocol_version" -> {
+                if (!value.equals("1")) {
+                    throw new UapiError(UapiError.EINVAL, "invalid protocol version: " + value);
+                }
+            }
+            default -> throw new UapiError(UapiError.EINVAL, "invalid UAPI peer key: " + key);
+        }
+    }
+
+    /**
+     * Applies a validated change. Binding a new port comes first because it is the only step that can still fail
+     * (EADDRINUSE); once it succeeded, nothing else can.
+     */
+    void apply(UapiChange c) throws UapiError {
+        synchronized (device) {
+            if (c.listenPort != null || c.fwmark != null) {
+                int port = c.listenPort != null ? c.listenPort : device.udp().port();
+                int mark = c.fwmark != null ? c.fwmark : device.udp().fwmark();
+                try {
+                    device.bind(port, mark);
+                } catch (IOException e) {
+                    throw new UapiError(UapiError.EADDRINUSE, e.getMessage());
+                }
+            }
+            if (c.privateKey != null) {
+                device.setPrivateKey(c.privateKey);
+            }
+            if (c.replacePeers) {
+                device.removeAllPeers();
+            }
+            List<Peer> startKeepalive = new ArrayList<>();
+            for (UapiChange.PeerChange pc : c.peers) {
+                applyPeer(pc, startKeepalive);
+            }
+            startKeepalive.forEach(Peer::sendKeepalive);
+        }
+    }
+
+    private void applyPeer(UapiChange.PeerChange pc, List<Peer> startKeepalive) {
+        if (device.identity() != null && pc.publicKey.equals(device.identity().publicKey())) {
+            return;
+        }
+        Peer peer = device.peer(pc.publicKey);
+        if (pc.remove) {
+            if (peer != null) {
+                device.removePeer(peer);
+            }
+            return;
+        }
+        if (peer == null) {
+            if (pc.updateOnly) {
+                return;
+            }
+            peer = device.addPeer(pc.publicKey);
+            device.log().verbose(peer + ": created");
+        }
+        if (pc.presharedKey != null) {
+            peer.setPresharedKey(pc.presharedKey);
+        }
+        if (pc.endpoint != null) {
+            peer.setEndpoint(pc.endpoint);
+        }
+        if (pc.persistentKeepalive != null) {
+            boolean wasOff = peer.persistentKeepaliveInterval() == 0;
+            peer.setPersistentKeepaliveInterval(pc.persistentKeepalive);
+            if (wasOff && pc.persistentKeepalive > 0) {
+                startKeepalive.add(peer);
+            }
+        }
+        if (pc.replaceAllowedIps) {
+            device.allowedIps().removeAll(peer);
+        }
+        for (UapiChange.AllowedIp a : pc.allowedIps) {
+            if (a.remove()) {
+                device.allowedIps().remove(a.address(), a.cidr(), peer);
+            } else {
+                device.allowedIps().insert(a.address(), a.cidr(), peer);
+            }
+        }
+    }
+
+    // ---- values ----
+
+    private static Key hexKey(String key, String value) throws UapiError {
+        try {
+            return Key.fromHex(value);
+        } catch (IllegalArgumentException e) {
+            throw new UapiError(UapiError.EINVAL, "invalid " + key);
+        }
+    }
+
+    private static long number(String key, String value, long max) throws UapiError {
+        if (value.isEmpty() || value.length() > 10 || !value.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            throw new UapiError(UapiError.EINVAL, "invalid " + key + ": " + value);
+        }
+        long v = Long.parseLong(value);
+        if (v > max) {
+            throw new UapiError(UapiError.EINVAL, key + " out of range: " + value);
+        }
+        return v;
+    }
+
+    private static boolean literalTrue(String key, String value) throws UapiError {
+        if (!value.equals("true")) {
+            throw new UapiError(UapiError.EINVAL, "invalid " + key + ": " + value + " (only 'true' is accepted)");
+        }
+        return true;
+    }
+
+    /** "a.b.c.d:port" or "[v6]:port", numeric only: the daemon never resolves names (wg does, before it asks). */
+    static InetSocketAddress parseEndpoint(String value) throws UapiError {
+        String host;
+        String port;
+        if (value.startsWith("[")) {
+            int close = value.indexOf(']');
+            if (close < 0 || close + 1 >= value.length() || value.charAt(close + 1) != ':') {
+                throw new UapiError(UapiError.EINVAL, "invalid endpoint: " + value);
+            }
+            host = value.substring(1, close);
+            port = value.substring(close + 2);
+        } else {
+            int colon = value.lastIndexOf(':');
+            if (colon < 0) {
+                throw new UapiError(UapiError.EINVAL, "invalid endpoint: " + value);
+            }
+            host = value.substring(0, colon);
+            port = value.substring(colon + 1);
+            if (!IPV4.matcher(host).matches()) {
+                throw new UapiError(UapiError.EINVAL, "invalid endpoint: " + value);
+            }
+        }
+        InetAddress address = literal(host);
+        if (address == null) {
+            throw new UapiError(UapiError.EINVAL, "invalid endpoint: " + value);
+        }
+        return new InetSocketAddress(address, (int) number("endpoint port", port, 0xffff));
+    }
+
+    /** "ip/cidr", or "-ip/cidr" to remove one entry (wireguard-tools since 2025). */
+    static UapiChange.AllowedIp parseAllowedIp(String value) throws UapiError {
+        boolean remove = value.startsWith("-");
+        String v = remove ? value.substring(1) : value;
+        int slash = v.indexOf('/');
+        InetAddress address = slash < 0 ? null : literal(v.substring(0, slash));
+        if (address == null || address.getHostAddress().contains("%")) {
+            throw new UapiError(UapiError.EINVAL, "invalid allowed_ip: " + value);
+        }
+        int bits = address instanceof Inet4Address ? 32 : 128;
+        int cidr = (int) number("allowed_ip prefix length", v.substring(slash + 1), bits);
+        return new UapiChange.AllowedIp(AllowedIps.prefix(address, cidr).address(), cidr, remove);
+    }
+
+    /** Parses an IP literal without ever touching DNS; null if it is not one. */
+    private static InetAddress literal(String s) {
+        if (!IPV4.matcher(s).matches() && !IPV6.matcher(s).matches()) {
+            return null;
+        }
+        try {
+            InetAddress a = InetAddress.getByName(s);
+            return IPV4.matcher(s).matches() == (a instanceof Inet4Address) ? a : null;
+        } catch (UnknownHostException | SecurityException e) {
+            return null;
+        }
+    }
+
+    static String formatEndpoint(InetSocketAddress e) {
+        InetAddress a = e.getAddress();
+        return a instanceof Inet6Address ? "[" + formatAddress(a) + "]:" + e.getPort()
+                : formatAddress(a) + ":" + e.getPort();
+    }
+
+    /** IPv6 in the RFC 5952 form (longest zero run compressed, lower case), as Go and iproute2 print it. */
+    static String formatAddress(InetAddress a) {
+        if (!(a instanceof Inet6Address v6)) {
+            return a.getHostAddress();
+        }
+        byte[] b = v6.getAddress();
+        int[] w = new int[8];
+        for (int i = 0; i < 8; i++) {
+            w[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
+        }
+        int bestStart = -1;
+        int bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            int j = i;
+            while (j < 8 && w[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j == i ? i + 1 : j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(w[i]));
+        }
+        String zone = v6.getScopeId() != 0 || v6.getScopedInterface() != null
+                ? "%" + (v6.getScopedInterface() != null ? v6.getScopedInterface().getName() : v6.getScopeId()) : "";
+        return sb + zone;
+    }
+}

@@ -1,0 +1,33 @@
+package jwg.tunnel;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import jwg.noise.Key;
+
+/** A whole UAPI set request, parsed and validated, not yet applied. Null fields mean "not mentioned". */
+final class UapiChange {
+    Key privateKey;
+    Integer listenPort;
+    Integer fwmark;
+    boolean replacePeers;
+    final List<PeerChange> peers = new ArrayList<>();
+
+    static final class PeerChange {
+        final Key publicKey;
+        boolean remove;
+        boolean updateOnly;
+        Key presharedKey;
+        InetSocketAddress endpoint;
+        Integer persistentKeepalive;
+        boolean replaceAllowedIps;
+        final List<AllowedIp> allowedIps = new ArrayList<>();
+
+        PeerChange(Key publicKey) {
+            this.publicKey = publicKey;
+        }
+    }
+
+    record AllowedIp(InetAddress address, int cidr, boolean remove) {}
+}

@@ -1,0 +1,175 @@
+package jwg.tunnel;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+
+/**
+ * The UAPI socket, /var/run/wireguard/IF.sock: an AF_UNIX stream socket, owner-only (bound under umask 077, as
+ * wireguard-go does), one virtual thread per connection, any number of operations per connection. A socket file left
+ * by a dead daemon is replaced; one that still answers means another daemon owns the name, and start fails. Deleting
+ * the file tells the daemon to exit (the xplatform contract; wg-quick down does it on macOS).
+ */
+final class UapiServer implements AutoCloseable {
+    static final Path RUN_DIR = Path.of("/var/run/wireguard");
+
+    private final Path path;
+    private final Uapi uapi;
+    private final Log log;
+    private final Runnable onSocketGone;
+    private ServerSocketChannel server;
+    private WatchService watcher;
+    private volatile boolean closed;
+
+    UapiServer(String ifname, Uapi uapi, Log log, Runnable onSocketGone) {
+        this.path = RUN_DIR.resolve(ifname + ".sock");
+        this.uapi = uapi;
+        this.log = log;
+        this.onSocketGone = onSocketGone;
+    }
+
+    Path path() {
+        return path;
+    }
+
+    void start() throws IOException {
+        Files.createDirectories(RUN_DIR);
+        if (Files.exists(path)) {
+            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                throw new IOException("UAPI socket " + path + " is in use by another process");
+            } catch (IOException stale) {
+                if (stale.getMessage() != null && stale.getMessage().contains("in use")) {
+                    throw stale;
+                }
+                Files.deleteIfExists(path);
+            }
+        }
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        int oldMask = Posix.setUmask(0077);
+        try {
+            server.bind(UnixDomainSocketAddress.of(path));
+        } finally {
+            Posix.setUmask(oldMask);
+        }
+        watcher = path.getFileSystem().newWatchService();
+        RUN_DIR.register(watcher, StandardWatchEventKinds.ENTRY_DELETE);
+        Thread.ofPlatform().daemon().name("jwg-uapi").start(this::acceptLoop);
+        Thread.ofPlatform().daemon().name("jwg-uapi-watch").start(this::watchLoop);
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                SocketChannel conn = server.accept();
+                Thread.ofVirtual().name("jwg-uapi-conn").start(() -> serve(conn));
+            } catch (IOException e) {
+                if (!closed) {
+                    log.error("UAPI accept: " + e.getMessage());
+                }
+                return;
+            }
+        }
+    }
+
+    private void serve(SocketChannel conn) {
+        try (conn;
+             BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(conn),
+                     StandardCharsets.UTF_8));
+             Writer out = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(conn),
+                     StandardCharsets.UTF_8))) {
+            for (String op; (op = in.readLine()) != null; ) {
+                switch (op) {
+                    case "get=1" -> {
+                        String end = in.readLine();
+                        if (end == null) {
+                            return;
+                        }
+                        if (!end.isEmpty()) {
+                            reply(out, UapiError.EINVAL);
+                            return;
+                        }
+                        uapi.get(out);
+                    }
+                    case "set=1" -> {
+                        int errno = 0;
+                        try {
+                            uapi.apply(Uapi.parse(in));
+                        } catch (UapiError e) {
+                            log.error("UAPI set failed: " + e.getMessage());
+                            errno = e.errno;
+                        }
+                        reply(out, errno);
+                    }
+                    default -> {
+                        return;
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!closed) {
+                log.verbose("UAPI connection: " + e);
+            }
+        }
+    }
+
+    /** errno=-N: wg negates the value it reads, so -22 makes it print "Invalid argument". */
+    private static void reply(Writer out, int errno) throws IOException {
+        out.write("errno=" + (errno == 0 ? 0 : -errno) + "\n\n");
+        out.flush();
+    }
+
+    private void watchLoop() {
+        try {
+            while (!closed) {
+                WatchKey key = watcher.take();
+                for (WatchEvent<?> event : key.pollEvents()) {
+                    if (path.getFileName().equals(event.context()) || event.kind() == StandardWatchEventKinds.OVERFLOW) {
+                        if (!Files.exists(path) && !closed) {
+                            log.verbose("UAPI socket " + path + " was deleted, shutting down");
+                            onSocketGone.run();
+                            return;
+                        }
+                    }
+                }
+                key.reset();
+            }
+        } catch (InterruptedException | ClosedWatchServiceException e) {
+            // closing
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (server != null) {
+                server.close();
+            }
+            if (watcher != null) {
+                watcher.close();
+            }
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            log.verbose("closing UAPI socket: " + e.getMessage());
+        }
+    }
+}

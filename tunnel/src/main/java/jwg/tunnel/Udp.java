@@ -1,0 +1,138 @@
+package jwg.tunnel;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/**
+ * The device's one UDP socket, through Netty's epoll transport: bound to the wildcard address, so dual-stack (IPv4
+ * peers appear as plain IPv4 addresses). Receives with recvmmsg, up to {@link #BATCH} datagrams a system call; sends
+ * are written as they are sealed and flushed once per batch, which Netty turns into one sendmmsg.
+ *
+ * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
+ * bind/close under the device's configuration lock.
+ */
+final class Udp {
+    static final int BATCH = 16;
+    /** The largest datagram received whole: a jumbo-frame MTU of 9000 plus WireGuard's overhead fits. */
+    static final int MAX_DATAGRAM = 9216;
+
+    private final Device device;
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    private volatile Channel channel;
+    private volatile int port;
+    private volatile int fwmark;
+
+    Udp(Device device) {
+        this.device = device;
+    }
+
+    int port() {
+        return port;
+    }
+
+    int fwmark() {
+        return fwmark;
+    }
+
+    /**
+     * Binds port (0: any free port) with fwmark (0: none); on success replaces the old socket, on failure keeps it.
+     */
+    synchronized void bind(int newPort, int newMark) throws IOException {
+        Channel old = channel;
+        if (old != null && newPort != 0 && newPort == port && newMark == fwmark) {
+            return;
+        }
+        if (old != null && newPort == port) {
+            // Same port: the old socket must go first, or the new bind fails with EADDRINUSE.
+            old.close().syncUninterruptibly();
+            old = null;
+        }
+        Channel ch;
+        try {
+            ch = new Bootstrap()
+                    .group(group)
+                    .channel(EpollDatagramChannel.class)
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * BATCH))
+                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                    .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                    .handler(new Inbound())
+                    .bind(new InetSocketAddress(newPort))
+                    .syncUninterruptibly()
+                    .channel();
+        } catch (Exception e) {
+            throw new IOException("binding UDP port " + newPort + ": " + e.getMessage(), e);
+        }
+        if (newMark != 0) {
+            try {
+                Posix.setMark(((EpollDatagramChannel) ch).fd().intValue(), newMark);
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+        }
+        channel = ch;
+        port = ((InetSocketAddress) ch.localAddress()).getPort();
+        fwmark = newMark;
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** Queues buf[off, off+len) for to; it leaves on the next {@link #flush}. */
+    void send(byte[] buf, int off, int len, InetSocketAddress to) {
+        Channel ch = channel;
+        if (ch == null) {
+            return;
+        }
+        ByteBuf out = ch.alloc().directBuffer(len);
+        out.writeBytes(buf, off, len);
+        ch.write(new DatagramPacket(out, to), ch.voidPromise());
+    }
+
+    void flush() {
+        Channel ch = channel;
+        if (ch != null) {
+            ch.flush();
+        }
+    }
+
+    void sendNow(byte[] buf, int off, int len, InetSocketAddress to) {
+        send(buf, off, len, to);
+        flush();
+    }
+
+    synchronized void close() {
+        Channel ch = channel;
+        channel = null;
+        if (ch != null) {
+            ch.close().awaitUninterruptibly();
+        }
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private final class Inbound extends SimpleChannelInboundHandler<DatagramPacket> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+            device.receive(packet.content(), packet.sender());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            device.log().verbose("UDP receive: " + cause.getMessage());
+        }
+    }
+}
