@@ -4,11 +4,13 @@ import org.bouncycastle.crypto.digests.Blake2sDigest;
 
 /**
  * The whitepaper's HASH (BLAKE2s-256) and MAC (keyed BLAKE2s with a 16-byte output, not HMAC), §5.4.
- * Stateless and thread-safe: each call uses its own digest, which only the handshake path pays for.
+ * Thread-safe: HASH reuses one digest per thread; MAC makes a keyed digest per call (BouncyCastle's cannot be re-keyed).
  */
 public final class Blake2s {
     public static final int HASH_LEN = 32;
     public static final int MAC_LEN = 16;
+
+    private static final ThreadLocal<Blake2sDigest> HASHER = ThreadLocal.withInitial(() -> new Blake2sDigest(HASH_LEN * 8));
 
     private Blake2s() {}
 
@@ -21,7 +23,8 @@ public final class Blake2s {
 
     /** HASH(a ‖ b) into out; out may alias a or b. */
     public static void hash(byte[] out, byte[] a, int aOff, int aLen, byte[] b, int bOff, int bLen) {
-        Blake2sDigest d = new Blake2sDigest(HASH_LEN * 8);
+        Blake2sDigest d = HASHER.get();
+        d.reset();
         d.update(a, aOff, aLen);
         d.update(b, bOff, bLen);
         d.doFinal(out, 0);

@@ -5,7 +5,8 @@ import org.bouncycastle.math.ec.rfc7748.X25519;
 
 /**
  * The whitepaper's DH and DH-GENERATE: X25519 (RFC 7748). BouncyCastle's rfc7748 code, not the JDK's
- * KeyAgreement: measured ~1.8x faster here, and it allocates nothing per operation. Thread-safe.
+ * KeyAgreement: measured ~1.8x faster here, and it allocates ~1.2 KB per operation against the JDK's 3-11 KB.
+ * Thread-safe.
  */
 public final class Dh {
     public static final int KEY_LEN = 32;

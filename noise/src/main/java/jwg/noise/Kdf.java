@@ -2,24 +2,63 @@ package jwg.noise;
 
 import java.util.Arrays;
 import org.bouncycastle.crypto.digests.Blake2sDigest;
-import org.bouncycastle.crypto.macs.HMac;
-import org.bouncycastle.crypto.params.KeyParameter;
 
 /**
  * HMAC-BLAKE2s-256 and the whitepaper's KDF1/KDF2/KDF3 (HKDF with HMAC-BLAKE2s, §5.4):
- * τ0 = HMAC(key, input), τ1 = HMAC(τ0, 0x1), τi = HMAC(τ0, τ(i-1) ‖ i). Stateless and thread-safe.
+ * τ0 = HMAC(key, input), τ1 = HMAC(τ0, 0x1), τi = HMAC(τ0, τ(i-1) ‖ i).
+ *
+ * <p>HMAC is written out over one digest per thread rather than built from BouncyCastle's HMac per call: a handshake
+ * runs some forty HMACs, and a fresh HMac costs about 1 KB of allocation each (measured with JMH -prof gc).
+ * Thread-safe: all scratch state is thread-local.
  */
 public final class Kdf {
+    private static final int BLOCK = 64;
+
+    private static final class Scratch {
+        final Blake2sDigest digest = new Blake2sDigest(256);
+        final byte[] pad = new byte[BLOCK];
+        final byte[] inner = new byte[Blake2s.HASH_LEN];
+        final byte[] prk = new byte[Blake2s.HASH_LEN];
+        final byte[] block = new byte[Blake2s.HASH_LEN + 1];
+        final byte[] longKey = new byte[Blake2s.HASH_LEN];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     private Kdf() {}
 
-    /** HMAC(key, data). HMac takes its block size (64) from the digest, as HMAC-BLAKE2s requires. */
+    /** HMAC(key, data). */
     public static byte[] hmac(byte[] key, byte[] data, int off, int len) {
-        HMac mac = new HMac(new Blake2sDigest(256));
-        mac.init(new KeyParameter(key));
-        mac.update(data, off, len);
         byte[] out = new byte[Blake2s.HASH_LEN];
-        mac.doFinal(out, 0);
+        hmac(SCRATCH.get(), key, key.length, data, off, len, out);
         return out;
+    }
+
+    /** HMAC(key[0, keyLen), data) into out[0, 32); out may alias key or data. */
+    private static void hmac(Scratch s, byte[] key, int keyLen, byte[] data, int off, int len, byte[] out) {
+        byte[] k = key;
+        if (keyLen > BLOCK) {
+            s.digest.reset();
+            s.digest.update(key, 0, keyLen);
+            s.digest.doFinal(s.longKey, 0);
+            k = s.longKey;
+            keyLen = Blake2s.HASH_LEN;
+        }
+        for (int i = 0; i < BLOCK; i++) {
+            s.pad[i] = (byte) ((i < keyLen ? k[i] : 0) ^ 0x36);
+        }
+        s.digest.reset();
+        s.digest.update(s.pad, 0, BLOCK);
+        s.digest.update(data, off, len);
+        s.digest.doFinal(s.inner, 0);
+        for (int i = 0; i < BLOCK; i++) {
+            s.pad[i] = (byte) ((i < keyLen ? k[i] : 0) ^ 0x5c);
+        }
+        s.digest.update(s.pad, 0, BLOCK);
+        s.digest.update(s.inner, 0, Blake2s.HASH_LEN);
+        s.digest.doFinal(out, 0);
+        Arrays.fill(s.pad, (byte) 0);
+        Arrays.fill(s.inner, (byte) 0);
     }
 
     /**
@@ -30,20 +69,17 @@ public final class Kdf {
         if (outs.length < 1 || outs.length > 3) {
             throw new IllegalArgumentException("KDF yields 1 to 3 outputs");
         }
-        byte[] prk = hmac(key, input, off, len);
-        byte[] block = new byte[Blake2s.HASH_LEN + 1];
-        byte[] t = new byte[0];
+        Scratch s = SCRATCH.get();
+        hmac(s, key, key.length, input, off, len, s.prk);
+        int previous = 0;
         for (int i = 0; i < outs.length; i++) {
-            System.arraycopy(t, 0, block, 0, t.length);
-            block[t.length] = (byte) (i + 1);
-            byte[] next = hmac(prk, block, 0, t.length + 1);
-            Arrays.fill(t, (byte) 0);
-            t = next;
-            System.arraycopy(t, 0, outs[i], 0, Blake2s.HASH_LEN);
+            s.block[previous] = (byte) (i + 1);
+            hmac(s, s.prk, Blake2s.HASH_LEN, s.block, 0, previous + 1, s.block);
+            System.arraycopy(s.block, 0, outs[i], 0, Blake2s.HASH_LEN);
+            previous = Blake2s.HASH_LEN;
         }
-        Arrays.fill(t, (byte) 0);
-        Arrays.fill(prk, (byte) 0);
-        Arrays.fill(block, (byte) 0);
+        Arrays.fill(s.prk, (byte) 0);
+        Arrays.fill(s.block, (byte) 0);
     }
 
     public static void kdf(byte[] key, byte[] input, byte[]... outs) {
