@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import jwg.tun.Tun;
 
 /**
@@ -62,21 +63,30 @@ final class Daemon {
             System.setOut(System.err);
         }
         Log log = new Log(Log.levelOf(System.getenv("LOG_LEVEL")), ifname, System.err);
+        NettyLog.routeTo(log);
         CountDownLatch done = new CountDownLatch(1);
-        Tun tun;
-        Device device;
-        UapiServer uapiServer;
+        // Registered before anything exists, so a signal during setup still removes what setup made.
+        AtomicReference<Device> device = new AtomicReference<>();
+        AtomicReference<UapiServer> uapiServer = new AtomicReference<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (uapiServer.get() != null) {
+                uapiServer.get().close();
+            }
+            if (device.get() != null) {
+                device.get().close();
+            }
+        }, "jwg-shutdown"));
         try {
-            tun = Tun.create(ifname);
+            Tun tun = Tun.create(ifname);
             try {
                 tun.setMtu(DEFAULT_MTU);
             } catch (IOException e) {
                 log.error("setting MTU " + DEFAULT_MTU + ": " + e.getMessage());
             }
-            device = new Device(tun.name(), tun, log, done::countDown);
-            device.bind(0, 0);
-            uapiServer = new UapiServer(tun.name(), new Uapi(device), log, device::close);
-            uapiServer.start();
+            device.set(new Device(tun.name(), tun, log, done::countDown));
+            device.get().bind(0, 0);
+            uapiServer.set(new UapiServer(tun.name(), new Uapi(device.get()), log, device.get()::close));
+            uapiServer.get().start();
         } catch (IOException | RuntimeException e) {
             String why = "jwg: " + ifname + ": " + e.getMessage();
             notify.println(why);
@@ -90,17 +100,13 @@ final class Daemon {
             notify.flush();
             notify.close();
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            uapiServer.close();
-            device.close();
-        }, "jwg-shutdown"));
-        Thread reader = Thread.ofPlatform().name("jwg-tun-read").start(device::runTunReader);
+        Thread reader = Thread.ofPlatform().name("jwg-tun-read").start(device.get()::runTunReader);
         try {
             done.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        uapiServer.close();
+        uapiServer.get().close();
         log.verbose("device closed");
         reader.interrupt();
         return 0;

@@ -1,0 +1,31 @@
+package jwg.interop;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** What the interop tests need from the machine: root, and the stock tools that bin/test installs. */
+final class Environment {
+    private Environment() {}
+
+    /** Skips when not root, with the reason; under CI (which runs as root) a missing privilege is a failure. */
+    static void requireRoot() {
+        boolean root = "root".equals(System.getProperty("user.name"));
+        if (!root && System.getenv("CI") != null) {
+            throw new AssertionError("CI must run the interop tests as root");
+        }
+        assumeTrue(root, "needs root: creates network namespaces, veth pairs and TUN devices");
+    }
+
+    static void requireTool(String tool) {
+        boolean found = false;
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            found |= Files.isExecutable(Path.of(dir, tool));
+        }
+        if (!found && System.getenv("CI") != null) {
+            throw new AssertionError(tool + " is missing; bin/install-deps installs it");
+        }
+        assumeTrue(found, tool + " is not installed (bin/install-deps installs it)");
+    }
+}
