@@ -77,7 +77,9 @@ final class Daemon {
             }
         }, "jwg-shutdown"));
         try {
+            long t0 = System.nanoTime();
             Tun tun = Tun.create(ifname);
+            long t1 = System.nanoTime();
             try {
                 tun.setMtu(DEFAULT_MTU);
             } catch (IOException e) {
@@ -87,6 +89,11 @@ final class Daemon {
             device.get().bind(0, 0);
             uapiServer.set(new UapiServer(tun.name(), new Uapi(device.get()), log, device.get()::close));
             uapiServer.get().start();
+            long t2 = System.nanoTime();
+            long jvm = ProcessHandle.current().info().startInstant()
+                    .map(i -> java.time.Duration.between(i, java.time.Instant.now()).toMillis()).orElse(-1L);
+            log.verbose("device started: TUN " + (t1 - t0) / 1_000_000 + " ms, device and UAPI socket "
+                    + (t2 - t1) / 1_000_000 + " ms, " + jvm + " ms since the process started");
         } catch (IOException | RuntimeException e) {
             String why = "jwg: " + ifname + ": " + e.getMessage();
             notify.println(why);
@@ -94,7 +101,6 @@ final class Daemon {
             System.err.println(why);
             return 1;
         }
-        log.verbose("device started");
         if (notifyParent) {
             notify.println(READY);
             notify.flush();

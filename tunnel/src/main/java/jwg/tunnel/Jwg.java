@@ -10,11 +10,11 @@ import java.security.SecureRandom;
 public final class Jwg {
     private Jwg() {}
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) throws Exception {
         System.exit(run(args));
     }
 
-    static int run(String[] args) throws IOException {
+    static int run(String[] args) throws Exception {
         KeyTool keys = new KeyTool(System.in, System.out, System.err, new SecureRandom());
         if (args.length == 0) {
             return usage();
@@ -24,6 +24,7 @@ public final class Jwg {
             case "genpsk" -> keys.genpsk(args);
             case "pubkey" -> keys.pubkey(args);
             case "--version", "-v" -> version();
+            case "--cds-training" -> CdsTraining.run();
             case "--help", "-h" -> {
                 usage();
                 yield 0;
