@@ -8,6 +8,8 @@ import com.sun.jna.Pointer;
 final class Posix {
     private static final int SOL_SOCKET = 1;
     private static final int SO_MARK = 36;
+    private static final int SO_SNDBUFFORCE = 32;
+    private static final int SO_RCVBUFFORCE = 33;
 
     static {
         Native.register(Posix.class, "c");
@@ -31,6 +33,18 @@ final class Posix {
     /** Sets the process umask and returns the previous one. */
     static int setUmask(int mask) {
         return umask(mask);
+    }
+
+    /**
+     * Socket buffers past net.core.[rw]mem_max (208 KiB by default, far too small for bursts of sendmmsg), which
+     * only root may set; false if refused (the sizes then stay capped).
+     */
+    static boolean forceBuffers(int fd, int bytes) {
+        try (Memory value = new Memory(4)) {
+            value.setInt(0, bytes);
+            return setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, Pointer.nativeValue(value), 4) == 0
+                    & setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, Pointer.nativeValue(value), 4) == 0;
+        }
     }
 
     /** SO_MARK on a socket: wg-quick marks the tunnel's own UDP traffic so its policy routing lets it out. */

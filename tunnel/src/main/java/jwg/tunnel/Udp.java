@@ -28,6 +28,8 @@ final class Udp {
     static final int BATCH = 16;
     /** The largest datagram received whole: a jumbo-frame MTU of 9000 plus WireGuard's overhead fits. */
     static final int MAX_DATAGRAM = 9216;
+    /** 4 MiB each way: a few milliseconds of line rate, enough to absorb a peer's sendmmsg bursts. */
+    static final int SOCKET_BUFFER = 4 << 20;
 
     private final Device device;
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -67,14 +69,15 @@ final class Udp {
                     .channel(EpollDatagramChannel.class)
                     .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * BATCH))
-                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
-                    .option(ChannelOption.SO_SNDBUF, 4 << 20)
                     .handler(new Inbound())
                     .bind(new InetSocketAddress(newPort))
                     .syncUninterruptibly()
                     .channel();
         } catch (Exception e) {
             throw new IOException("binding UDP port " + newPort + ": " + e.getMessage(), e);
+        }
+        if (!Posix.forceBuffers(((EpollDatagramChannel) ch).fd().intValue(), SOCKET_BUFFER)) {
+            device.log().verbose("UDP socket buffers are capped by net.core.rmem_max/wmem_max (not root?)");
         }
         if (newMark != 0) {
             try {
