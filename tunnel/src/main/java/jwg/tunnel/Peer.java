@@ -112,11 +112,7 @@ final class Peer {
             sendHandshakeInitiation(false);
             return;
         }
-        timers.anyAuthenticatedPacketTraversal();
-        timers.anyAuthenticatedPacketSent();
-        device.udp().send(work, 0, n, to);
-        txBytes.addAndGet(n);
-        timers.dataSent();
+        transmit(work, n, to, true);
         keepKeyFreshSending(kp, now);
     }
 
@@ -153,10 +149,19 @@ final class Peer {
         if (n < 0) {
             return;
         }
+        transmit(buf, n, to, false);
+        device.udp().flush();
+    }
+
+    /** Sends a sealed transport message, with the timer hooks and counters every authenticated send needs. */
+    private void transmit(byte[] buf, int n, InetSocketAddress to, boolean data) {
         timers.anyAuthenticatedPacketTraversal();
         timers.anyAuthenticatedPacketSent();
-        device.udp().sendNow(buf, 0, n, to);
+        device.udp().send(buf, 0, n, to);
         txBytes.addAndGet(n);
+        if (data) {
+            timers.dataSent();
+        }
     }
 
     /** Sends what was staged, on the session just established; if nothing was, a keepalive confirms the session. */
@@ -177,11 +182,7 @@ final class Peer {
             if (n < 0) {
                 return;
             }
-            timers.anyAuthenticatedPacketTraversal();
-            timers.anyAuthenticatedPacketSent();
-            device.udp().send(work, 0, n, to);
-            txBytes.addAndGet(n);
-            timers.dataSent();
+            transmit(work, n, to, true);
         }
         device.udp().flush();
     }
