@@ -1,6 +1,7 @@
 package jwg.tunnel;
 
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -227,7 +228,9 @@ public final class AllowedIps<T> {
             raw[i] &= (byte) (0xff00 >> keep);
         }
         try {
-            return new Prefix(InetAddress.getByAddress(raw), cidr);
+            // getByAddress would turn a 16-byte IPv4-mapped address into an IPv4 one; it must stay IPv6.
+            InetAddress masked = raw.length == 16 ? Inet6Address.getByAddress(null, raw, -1) : InetAddress.getByAddress(raw);
+            return new Prefix(masked, cidr);
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException(e);
         }

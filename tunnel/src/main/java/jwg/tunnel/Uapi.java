@@ -7,10 +7,8 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 import jwg.noise.Key;
 
 /**
@@ -21,9 +19,6 @@ import jwg.noise.Key;
  * changes nothing; then it is applied under the device's lock. Errors carry the errno wg expects (negative on set).
  */
 final class Uapi {
-    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
-    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.\\-]+)?");
-
     private final Device device;
 
     Uapi(Device device) {
@@ -259,11 +254,11 @@ final class Uapi {
             }
             host = value.substring(0, colon);
             port = value.substring(colon + 1);
-            if (!IPV4.matcher(host).matches()) {
+            if (!IpLiteral.isIpv4(host)) {
                 throw new UapiError(UapiError.EINVAL, "invalid endpoint: " + value);
             }
         }
-        InetAddress address = literal(host);
+        InetAddress address = IpLiteral.parse(host);
         if (address == null) {
             throw new UapiError(UapiError.EINVAL, "invalid endpoint: " + value);
         }
@@ -275,7 +270,7 @@ final class Uapi {
         boolean remove = value.startsWith("-");
         String v = remove ? value.substring(1) : value;
         int slash = v.indexOf('/');
-        InetAddress address = slash < 0 ? null : literal(v.substring(0, slash));
+        InetAddress address = slash < 0 ? null : IpLiteral.parse(v.substring(0, slash));
         if (address == null || address.getHostAddress().contains("%")) {
             throw new UapiError(UapiError.EINVAL, "invalid allowed_ip: " + value);
         }
@@ -284,23 +279,19 @@ final class Uapi {
         return new UapiChange.AllowedIp(AllowedIps.prefix(address, cidr).address(), cidr, remove);
     }
 
-    /** Parses an IP literal without ever touching DNS; null if it is not one. */
-    private static InetAddress literal(String s) {
-        if (!IPV4.matcher(s).matches() && !IPV6.matcher(s).matches()) {
-            return null;
-        }
-        try {
-            InetAddress a = InetAddress.getByName(s);
-            return IPV4.matcher(s).matches() == (a instanceof Inet4Address) ? a : null;
-        } catch (UnknownHostException | SecurityException e) {
-            return null;
-        }
-    }
-
     static String formatEndpoint(InetSocketAddress e) {
         InetAddress a = e.getAddress();
         return a instanceof Inet6Address ? "[" + formatAddress(a) + "]:" + e.getPort()
                 : formatAddress(a) + ":" + e.getPort();
+    }
+
+    private static boolean isIpv4Mapped(byte[] b) {
+        for (int i = 0; i < 10; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return b[10] == (byte) 0xff && b[11] == (byte) 0xff;
     }
 
     /** IPv6 in the RFC 5952 form (longest zero run compressed, lower case), as Go and iproute2 print it. */
@@ -309,6 +300,9 @@ final class Uapi {
             return a.getHostAddress();
         }
         byte[] b = v6.getAddress();
+        if (isIpv4Mapped(b)) {
+            return "::ffff:" + (b[12] & 0xff) + "." + (b[13] & 0xff) + "." + (b[14] & 0xff) + "." + (b[15] & 0xff);
+        }
         int[] w = new int[8];
         for (int i = 0; i < 8; i++) {
             w[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);

@@ -36,6 +36,8 @@ final class UapiServer implements AutoCloseable {
     private ServerSocketChannel server;
     private WatchService watcher;
     private volatile boolean closed;
+    /** Only a server that bound the socket may unlink it: a daemon that lost the name must leave the owner's alone. */
+    private volatile boolean bound;
 
     UapiServer(String ifname, Uapi uapi, Log log, Runnable onSocketGone) {
         this.path = RUN_DIR.resolve(ifname + ".sock");
@@ -64,6 +66,7 @@ final class UapiServer implements AutoCloseable {
         int oldMask = Posix.setUmask(0077);
         try {
             server.bind(UnixDomainSocketAddress.of(path));
+            bound = true;
         } finally {
             Posix.setUmask(oldMask);
         }
@@ -167,7 +170,9 @@ final class UapiServer implements AutoCloseable {
             if (watcher != null) {
                 watcher.close();
             }
-            Files.deleteIfExists(path);
+            if (bound) {
+                Files.deleteIfExists(path);
+            }
         } catch (IOException e) {
             log.verbose("closing UAPI socket: " + e.getMessage());
         }

@@ -181,6 +181,27 @@ class UapiTest {
     }
 
     @Test
+    void ipv4MappedIpv6StaysIpv6AsEndpointAndAsAllowedIp() throws Exception {
+        assertEquals("[::ffff:10.99.0.200]:51820", Uapi.formatEndpoint(Uapi.parseEndpoint("[::ffff:10.99.0.200]:51820")));
+        assertEquals(0, set("public_key=" + PEER + "\nendpoint=[::ffff:10.99.0.200]:51820\nallowed_ip=::ffff:10.0.0.0/104"));
+        String reply = get();
+        assertTrue(reply.contains("endpoint=[::ffff:10.99.0.200]:51820\n"), reply);
+        assertTrue(reply.contains("allowed_ip=::ffff:10.0.0.0/104\n"), reply);
+    }
+
+    @Test
+    void ipv6LiteralsParseInEveryShapeAndNothingElseDoes() throws Exception {
+        for (String ok : List.of("::", "::1", "1::", "1:2:3:4:5:6:7:8", "1::8", "1:2::7:8", "::ffff:1.2.3.4",
+                "64:ff9b::192.0.2.1", "fe80::1%1", "FE80::A")) {
+            assertTrue(IpLiteral.parse(ok) instanceof java.net.Inet6Address, ok);
+        }
+        for (String bad : List.of("1:2:3:4:5:6:7:8:9", "1::2::3", ":::", "12345::", "g::1", "1:2:3:4:5:6:7",
+                "::1.2.3", "::1.2.3.4.5", "fe80::1%", "localhost", "1.2.3", "")) {
+            assertEquals(null, IpLiteral.parse(bad), bad);
+        }
+    }
+
+    @Test
     void aHugeSetIsParsedAsAStream() throws Exception {
         StringBuilder sb = new StringBuilder("public_key=" + PEER + "\n");
         for (int a = 0; a < 255; a++) {
