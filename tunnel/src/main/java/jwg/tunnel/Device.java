@@ -216,7 +216,7 @@ final class Device implements AutoCloseable {
                 if (len == Tun.EMPTY) {
                     udp.flush();
                     if (!tun.awaitReadable(1000)) {
-                        mtu = tun.mtu();
+                        refreshMtu();
                     }
                     continue;
                 }
@@ -231,6 +231,19 @@ final class Device implements AutoCloseable {
         } catch (RuntimeException e) {
             log.error("TUN reader failed: " + e);
             close();
+        }
+    }
+
+    /**
+     * Follows `ip link set mtu` (padding must not exceed the MTU). The MTU is read by interface name in the daemon's
+     * namespace, so once the interface has moved to another namespace (as wg-quick and the test suites do) it cannot
+     * be read: the last known value stays. Only a failed read or write of the device itself means it is gone.
+     */
+    private void refreshMtu() {
+        try {
+            mtu = tun.mtu();
+        } catch (IOException elsewhere) {
+            // keep the last known MTU
         }
     }
 
