@@ -18,6 +18,13 @@ final class Environment {
         assumeTrue(root, "needs root: creates network namespaces, veth pairs and TUN devices");
     }
 
+    /** Root, wg and wireguard-go: what every test with a peer needs. */
+    static void requireWireGuard() {
+        requireRoot();
+        requireTool("wg");
+        requireTool("wireguard-go");
+    }
+
     static void requireTool(String tool) {
         boolean found = false;
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {

@@ -1,5 +1,8 @@
 package jwg.interop;
 
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +18,7 @@ record Implementation(String name, List<String> command) {
         Path dir = Path.of("target", "interop-logs").toAbsolutePath();
         try {
             Files.createDirectories(dir);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
         return dir.resolve(ifname + ".log");
@@ -36,16 +39,42 @@ record Implementation(String name, List<String> command) {
      * (wireguard-go dies of SIGPIPE on its next log line).
      */
     void start(Netns ns, String ifname) {
-        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns.name, "env", "LOG_LEVEL=verbose"));
-        full.addAll(command);
-        full.add(ifname);
-        Path log = logFile(ifname);
-        Shell.Result r = Shell.runLogged(full, log, 20);
+        Shell.Result r = launch(ns, ifname);
         if (r.exit() != 0) {
-            throw new AssertionError(name + " " + ifname + " exited " + r.exit() + ": " + Shell.tail(log));
+            throw new AssertionError(name + " " + ifname + " exited " + r.exit() + ": " + r.out());
         }
         if (!Files.exists(Path.of("/var/run/wireguard", ifname + ".sock"))) {
             throw new AssertionError(name + " returned but /var/run/wireguard/" + ifname + ".sock does not exist");
         }
+    }
+
+    /**
+     * Runs {@code IMPL ifname} in ns (with LOG_LEVEL=verbose, output to the interface's log) and returns its exit
+     * status with what this run added to the log so far (the command's own messages, and the daemon's first lines).
+     */
+    Shell.Result launch(Netns ns, String ifname) {
+        List<String> full = new ArrayList<>(List.of("env", "LOG_LEVEL=verbose"));
+        full.addAll(command);
+        full.add(ifname);
+        Path log = logFile(ifname);
+        long before = log.toFile().length();
+        Shell.Result r = ns.execLogged(log, 20, full.toArray(String[]::new));
+        return new Shell.Result(r.exit(), r.out() + logSince(log, before));
+    }
+
+    private static String logSince(Path log, long offset) {
+        try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
+            byte[] b = new byte[(int) Math.max(0, f.length() - offset)];
+            f.seek(offset);
+            f.readFully(b);
+            return new String(b, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name;
     }
 }

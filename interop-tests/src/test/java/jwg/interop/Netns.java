@@ -1,5 +1,6 @@
 package jwg.interop;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,6 +29,27 @@ final class Netns implements AutoCloseable {
     /** A bash script run inside the namespace. */
     Shell.Result sh(String script) {
         return Shell.run(prefix("bash", "-c", script), 120);
+    }
+
+    /** A command started in the namespace and left running; see {@link Shell.Background}. */
+    Shell.Background spawn(String... command) {
+        return Shell.start(prefix(command));
+    }
+
+    /** Runs command in the namespace with its output appended to log (for commands that start daemons). */
+    Shell.Result execLogged(Path log, int timeoutSeconds, String... command) {
+        return Shell.runLogged(prefix(command), log, timeoutSeconds);
+    }
+
+    /** The processes running in the namespace (ip netns pids). */
+    List<Long> pids() {
+        List<Long> pids = new ArrayList<>();
+        for (String line : Shell.run("ip", "netns", "pids", name).out().split("\n")) {
+            if (line.trim().matches("\\d+")) {
+                pids.add(Long.parseLong(line.trim()));
+            }
+        }
+        return pids;
     }
 
     private List<String> prefix(String... command) {

@@ -1,10 +1,20 @@
 package jwg.interop;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
 
 /**
  * One host of a test topology: a namespace, its underlay addresses on the veth, and a WireGuard interface of some
@@ -22,13 +32,16 @@ final class Node {
     final String inner4;
     final String inner6;
     final int port;
+    /** The underlay device (the namespace's end of the veth). */
+    final String veth;
 
-    Node(Netns ns, Implementation impl, String ifname, int index, int port) {
+    Node(Netns ns, Implementation impl, String ifname, String veth, int index, int port) {
         this.ns = ns;
+        this.veth = veth;
         this.impl = impl;
         this.ifname = ifname;
-        this.privateKey = Shell.run("wg", "genkey").orFail("wg genkey").out().trim();
-        this.publicKey = Shell.sh("echo " + privateKey + " | wg pubkey").orFail("wg pubkey").out().trim();
+        this.privateKey = genkey();
+        this.publicKey = pubkey(privateKey);
         this.underlay4 = "10.99.0." + index;
         this.underlay6 = "fd99::" + index;
         this.inner4 = "10.100.0." + index;
@@ -49,7 +62,7 @@ final class Node {
     /** Adds other as a peer, reachable at its underlay address of the given family; psk may be null. */
     void addPeer(Node other, boolean ipv6Underlay, String psk) {
         String endpoint = ipv6Underlay ? "[" + other.underlay6 + "]:" + other.port : other.underlay4 + ":" + other.port;
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("wg", "set", ifname, "peer",
+        List<String> cmd = new ArrayList<>(List.of("wg", "set", ifname, "peer",
                 other.publicKey, "allowed-ips", other.inner4 + "/32," + other.inner6 + "/128", "endpoint", endpoint));
         if (psk != null) {
             cmd.add("preshared-key");
@@ -65,9 +78,86 @@ final class Node {
         return ns.exec(cmd);
     }
 
-    /** ping -c count to address; true if every reply came back. */
+    /** ping -c count to address; true if a reply came back (ping's exit status). */
     boolean ping(String address, int count) {
         return ns.exec(30, "ping", "-c", Integer.toString(count), "-i", "0.2", "-W", "3", address).exit() == 0;
+    }
+
+    /** Pings address once a second until a reply comes back (true) or seconds have passed (false). */
+    boolean awaitPing(String address, int seconds) {
+        return ns.exec(seconds + 10, "ping", "-c", "1", "-w", Integer.toString(seconds), address).exit() == 0;
+    }
+
+    /** The output of {@code wg show IFNAME what} (e.g. endpoints, transfer); fails the test if wg fails. */
+    String show(String what) {
+        return wg("show", ifname, what).orFail("wg show " + ifname + " " + what + " on " + impl.name()).out();
+    }
+
+    /** peer's columns in {@code wg show IFNAME what} (the line's fields after the public key), or null if absent. */
+    String[] showPeer(String what, Node peer) {
+        for (String line : show(what).split("\n")) {
+            String[] fields = line.trim().split("\\s+");
+            if (fields[0].equals(peer.publicKey)) {
+                return Arrays.copyOfRange(fields, 1, fields.length);
+            }
+        }
+        return null;
+    }
+
+    /** Unix time of the latest handshake with peer (wg show latest-handshakes), 0 if none. */
+    long latestHandshakeWith(Node peer) {
+        String[] f = showPeer("latest-handshakes", peer);
+        return f == null ? 0 : Long.parseLong(f[0]);
+    }
+
+    /** Bytes received from peer (wg show transfer). */
+    long rxBytesFrom(Node peer) {
+        String[] f = showPeer("transfer", peer);
+        return f == null ? 0 : Long.parseLong(f[0]);
+    }
+
+    /** peer's endpoint as wg show endpoints prints it ("(none)" if unset). */
+    String endpointOf(Node peer) {
+        String[] f = showPeer("endpoints", peer);
+        return f == null ? null : f[0];
+    }
+
+    /** A counter of the WireGuard interface, from /sys/class/net/IFNAME/statistics (e.g. rx_packets). */
+    long interfaceCounter(String counter) {
+        return Long.parseLong(ns.exec("cat", "/sys/class/net/" + ifname + "/statistics/" + counter)
+                .orFail(counter + " of " + ifname).out().trim());
+    }
+
+    /** The UAPI socket of ifname. */
+    Path socket() {
+        return Path.of("/var/run/wireguard", ifname + ".sock");
+    }
+
+    /**
+     * One raw UAPI operation on the daemon's socket (request as sent, e.g. "get=1\n\n"); returns the reply up to and
+     * including the blank line that ends it (or whatever came before the daemon closed the connection).
+     */
+    String uapi(String request) {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket()))) {
+            ch.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
+            ByteArrayOutputStream reply = new ByteArrayOutputStream();
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+            while (!endsWithErrno(reply.toString(StandardCharsets.UTF_8))) {
+                buf.clear();
+                if (ch.read(buf) < 0) {
+                    break;
+                }
+                reply.write(buf.array(), 0, buf.position());
+            }
+            return reply.toString(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean endsWithErrno(String reply) {
+        return reply.endsWith("\n\n") && reply.substring(0, reply.length() - 1).lines()
+                .reduce((first, second) -> second).orElse("").startsWith("errno=");
     }
 
     /** Whether the daemon behind ifname still runs (its UAPI socket answers). */
@@ -75,6 +165,28 @@ final class Node {
         return wg("show", ifname).exit() == 0;
     }
 
+
+    /** A new private key (wg genkey), base64. */
+    static String genkey() {
+        return Shell.run("wg", "genkey").orFail("wg genkey").out().trim();
+    }
+
+    /** A new preshared key (wg genpsk), base64. */
+    static String genpsk() {
+        return Shell.run("wg", "genpsk").orFail("wg genpsk").out().trim();
+    }
+
+    /** The public key of a base64 private key (wg pubkey). */
+    static String pubkey(String privateKey) {
+        return Shell.sh("echo " + privateKey + " | wg pubkey").orFail("wg pubkey").out().trim();
+    }
+
+    /** A base64 key in the lowercase hex that UAPI speaks. */
+    static String hex(String base64Key) {
+        return HexFormat.of().formatHex(Base64.getDecoder().decode(base64Key));
+    }
+
+    /** A file holding key (mode 600, deleted when the JVM exits), for wg's key arguments. */
     static String keyFile(String key) {
         try {
             Path f = Files.createTempFile("jwg-key", ".key", PosixFilePermissions.asFileAttribute(

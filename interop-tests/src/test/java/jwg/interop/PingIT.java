@@ -2,30 +2,19 @@ package jwg.interop;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** A handshake started by either side, then pings over IPv4 and IPv6 inner addresses, for every pairing with jwg. */
 class PingIT {
     @BeforeAll
     static void tools() {
-        Environment.requireRoot();
-        Environment.requireTool("wg");
-        Environment.requireTool("wireguard-go");
-    }
-
-    static Stream<Arguments> pairings() {
-        return Stream.of(
-                Arguments.of(Implementation.jwg(), Implementation.wireguardGo()),
-                Arguments.of(Implementation.wireguardGo(), Implementation.jwg()),
-                Arguments.of(Implementation.jwg(), Implementation.jwg()));
+        Environment.requireWireGuard();
     }
 
     @ParameterizedTest(name = "{0} initiates to {1}")
-    @MethodSource("pairings")
+    @MethodSource("jwg.interop.Pair#pairings")
     void firstPacketFromAStartsTheHandshakeAndPingsFlowBothWays(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b)) {
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": IPv4 ping from a");
@@ -36,7 +25,7 @@ class PingIT {
     }
 
     @ParameterizedTest(name = "{0} and {1} over an IPv6 underlay")
-    @MethodSource("pairings")
+    @MethodSource("jwg.interop.Pair#pairings")
     void peersReachEachOtherOverIpv6Underlay(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b, true, null)) {
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": ping over IPv6 transport");

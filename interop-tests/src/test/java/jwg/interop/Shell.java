@@ -1,10 +1,13 @@
 package jwg.interop;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /** Runs commands for the interop tests and captures what they print. */
 final class Shell {
@@ -84,6 +87,87 @@ final class Shell {
     /** A shell command line, for pipes and redirections. */
     static Result sh(String script) {
         return run(List.of("bash", "-c", script), 120);
+    }
+
+    /** Polls condition every 100 ms until it holds (true) or timeoutSeconds have passed (false). */
+    static boolean eventually(int timeoutSeconds, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        while (true) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+    }
+
+    /** Starts command in the background, its output (stdout and stderr) collected for {@link Background#await}. */
+    static Background start(List<String> command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            return new Background(p, command);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A command running in the background. Closing it kills it if it still runs. */
+    static final class Background implements AutoCloseable {
+        private final Process process;
+        private final List<String> command;
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private final Thread reader;
+
+        private Background(Process process, List<String> command) {
+            this.process = process;
+            this.command = command;
+            this.reader = Thread.ofVirtual().start(() -> {
+                try {
+                    process.getInputStream().transferTo(out);
+                } catch (IOException ignored) {
+                    // process gone
+                }
+            });
+        }
+
+        boolean isAlive() {
+            return process.isAlive();
+        }
+
+        /** Waits for the command to end; exit -1 if it is still running after timeoutSeconds (it is then killed). */
+        Result await(int timeoutSeconds) {
+            try {
+                if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    return new Result(-1, "timed out after " + timeoutSeconds + " s: " + String.join(" ", command)
+                            + "\n" + out());
+                }
+                reader.join(1000);
+                return new Result(process.exitValue(), out());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new Result(-1, "interrupted");
+            }
+        }
+
+        private String out() {
+            synchronized (out) {
+                return out.toString(StandardCharsets.UTF_8);
+            }
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+        }
     }
 
     static List<String> concat(List<String> a, String... b) {

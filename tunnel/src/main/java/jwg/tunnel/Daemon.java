@@ -96,9 +96,12 @@ final class Daemon {
                     + (t2 - t1) / 1_000_000 + " ms, " + jvm + " ms since the process started");
         } catch (IOException | RuntimeException e) {
             String why = "jwg: " + ifname + ": " + e.getMessage();
+            // The launching parent prints what the child reports; printing it here too would show it twice.
             notify.println(why);
             notify.flush();
-            System.err.println(why);
+            if (!notifyParent) {
+                System.err.println(why);
+            }
             return 1;
         }
         if (notifyParent) {
