@@ -4,12 +4,7 @@ import java.io.BufferedReader;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.security.SecureRandom;
-import jwg.noise.CookieChecker;
-import jwg.noise.CookieGenerator;
-import jwg.noise.Handshake;
 import jwg.noise.Key;
-import jwg.noise.Keypair;
-import jwg.noise.Message;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -33,26 +28,14 @@ final class CdsTraining {
             byte[] b = new byte[32];
             random.nextBytes(a);
             random.nextBytes(b);
-            StaticIdentity ia = new StaticIdentity(Key.of(a));
-            StaticIdentity ib = new StaticIdentity(Key.of(b));
+            String peer = new StaticIdentity(Key.of(b)).publicKey().toHex();
             uapi.apply(Uapi.parse(new BufferedReader(new StringReader("private_key=" + Key.of(a).toHex()
-                    + "\npublic_key=" + ib.publicKey().toHex() + "\nendpoint=127.0.0.1:9\nallowed_ip=10.0.0.0/8\n"
+                    + "\npublic_key=" + peer + "\nendpoint=127.0.0.1:9\nallowed_ip=10.0.0.0/8\n"
                     + "allowed_ip=fd00::/8\npersistent_keepalive_interval=0\n\n"))));
             uapi.get(new StringWriter());
-            Handshake initiator = new Handshake(ia, ib.publicKey());
-            Handshake responder = new Handshake(ib, ia.publicKey());
-            byte[] init = new byte[Message.INITIATION_LEN];
-            initiator.createInitiation(init, 0, 1, random, Device.epochNanos());
-            new CookieGenerator(ib.publicKey()).addMacs(init, 0, init.length, System.nanoTime());
-            new CookieChecker(ib, random).checkMac1(init, 0, init.length);
-            Handshake.consumeInitiation(ib, init, 0, k -> responder, System.nanoTime());
-            byte[] resp = new byte[Message.RESPONSE_LEN];
-            responder.createResponse(resp, 0, 2, random);
-            initiator.consumeResponse(resp, 0);
-            Keypair send = initiator.deriveKeypair(System.nanoTime());
-            Keypair receive = responder.deriveKeypair(System.nanoTime());
-            byte[] buf = new byte[64];
-            receive.open(buf, 0, send.seal(buf, 0, 0, 0));
+            Warmup.run(1, 2);
+            device.udp().warmUp();
+            Thread.sleep(100);
         } finally {
             device.close();
         }

@@ -110,6 +110,11 @@ final class Daemon {
             notify.close();
         }
         Thread reader = Thread.ofPlatform().name("jwg-tun-read").start(device.get()::runTunReader);
+        device.get().udp().warmUp();
+        Thread warmup = new Thread(() -> Warmup.run(40, 20_000), "jwg-warmup");
+        warmup.setDaemon(true);
+        warmup.setPriority(Thread.MIN_PRIORITY);
+        warmup.start();
         try {
             done.await();
         } catch (InterruptedException e) {

@@ -6,12 +6,12 @@ import java.time.format.DateTimeFormatter;
 
 /**
  * The daemon's log, in wireguard-go's levels (LOG_LEVEL=verbose|debug|error|silent) and line shape
- * ("DEBUG: (wg0) 2006/01/02 15:04:05 text"). Never give it a private key: nothing here redacts.
+ * ("DEBUG: (wg0) 2006/01/02 15:04:05.000 text", with milliseconds). Never give it a private key: nothing here redacts.
  */
 public final class Log {
     public enum Level { SILENT, ERROR, VERBOSE }
 
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy/MM/dd HH:mm:ss");
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy/MM/dd HH:mm:ss.SSS");
     private final Level level;
     private final String prefix;
     private final PrintStream out;

@@ -118,6 +118,16 @@ final class Udp {
         flush();
     }
 
+    /**
+     * Sends one junk byte to our own port on loopback: it exercises the send and receive paths (pooled allocator,
+     * outbound buffer, recvmmsg), whose first use otherwise delayed the first handshake by ~200 ms. The datagram
+     * never leaves the host and is dropped as malformed; where loopback is down, nothing happens.
+     */
+    void warmUp() {
+        send(new byte[1], 0, 1, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+        flush();
+    }
+
     synchronized void close() {
         Channel ch = channel;
         channel = null;
