@@ -22,7 +22,7 @@ final class CdsTraining {
         Device device = new Device("cds", null, log, () -> { });
         try {
             device.bind(0, 0);
-            Uapi uapi = new Uapi(device);
+            Uapi uapi = new Uapi(device, null);
             SecureRandom random = new SecureRandom();
             byte[] a = new byte[32];
             byte[] b = new byte[32];

@@ -87,7 +87,8 @@ final class Daemon {
             }
             device.set(new Device(tun.name(), tun, log, done::countDown));
             device.get().bind(0, 0);
-            uapiServer.set(new UapiServer(tun.name(), new Uapi(device.get()), log, device.get()::close));
+            Roaming roaming = new Roaming(device.get(), Roaming.configFor(tun.name()));
+            uapiServer.set(new UapiServer(tun.name(), new Uapi(device.get(), roaming), log, device.get()::close));
             uapiServer.get().start();
             long t2 = System.nanoTime();
             long jvm = ProcessHandle.current().info().startInstant()

@@ -65,6 +65,14 @@ final class Device implements AutoCloseable {
     private volatile long lastUnderLoadNanos = System.nanoTime() - 2 * UNDER_LOAD_AFTER_NANOS;
     private volatile boolean closed;
     private final Runnable onClose;
+    private volatile jwg.roaming.Tunnel.Listener roamingListener = NO_ROAMING;
+    private static final jwg.roaming.Tunnel.Listener NO_ROAMING = new jwg.roaming.Tunnel.Listener() {
+        @Override
+        public void handshakeCompleted(Key peer, InetSocketAddress from, long rttNanos) { }
+
+        @Override
+        public void endpointRoamed(Key peer, InetSocketAddress from, InetSocketAddress to) { }
+    };
 
     // Inbound buffers, confined to the UDP event loop thread.
     private final byte[] inWork = new byte[MAX_PACKET + 64];
@@ -142,6 +150,14 @@ final class Device implements AutoCloseable {
 
     Peer peer(Key publicKey) {
         return peers.get(publicKey);
+    }
+
+    jwg.roaming.Tunnel.Listener roamingListener() {
+        return roamingListener;
+    }
+
+    void setRoamingListener(jwg.roaming.Tunnel.Listener listener) {
+        roamingListener = listener;
     }
 
     int allocateIndex(Session s) {
@@ -295,7 +311,7 @@ final class Device implements AutoCloseable {
         }
         peer.receivedWith(kp);
         peer.keepKeyFreshReceiving(kp);
-        peer.setEndpoint(from);
+        peer.receivedFrom(from);
         peer.rxBytes.addAndGet(len);
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketReceived();
@@ -407,7 +423,7 @@ final class Device implements AutoCloseable {
             return;
         }
         log.verbose(peer + ": received handshake initiation");
-        peer.setEndpoint(from);
+        peer.receivedFrom(from);
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketReceived();
         byte[] response = new byte[Message.RESPONSE_LEN];
@@ -440,7 +456,8 @@ final class Device implements AutoCloseable {
             return;
         }
         log.verbose(peer + ": received handshake response");
-        peer.setEndpoint(from);
+        long rtt = peer.initiationRtt(from);
+        peer.receivedFrom(from);
         peer.rxBytes.addAndGet(msg.length);
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketReceived();
@@ -451,6 +468,7 @@ final class Device implements AutoCloseable {
         peer.installKeypair(kp);
         peer.timers.handshakeComplete();
         peer.sendStagedOrKeepalive();
+        roamingListener.handshakeCompleted(peer.publicKey, from, rtt);
     }
 
     // ---- life cycle ----

@@ -25,6 +25,7 @@ public final class Jwg {
             case "pubkey" -> keys.pubkey(args);
             case "--version", "-v" -> version();
             case "--cds-training" -> CdsTraining.run();
+            case "roam" -> RoamCommand.run(args);
             case "--help", "-h" -> {
                 usage();
                 yield 0;
@@ -38,6 +39,7 @@ public final class Jwg {
         System.err.print("""
                 Usage: jwg [-f/--foreground] INTERFACE-NAME
                        jwg genkey | genpsk | pubkey
+                       jwg roam INTERFACE-NAME [PUBLIC-KEY HOST:PORT|none]
                        jwg --version
                 """);
         return 1;

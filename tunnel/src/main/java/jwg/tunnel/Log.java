@@ -9,7 +9,7 @@ import java.time.format.DateTimeFormatter;
  * ("DEBUG: (wg0) 2006/01/02 15:04:05.000 text", with milliseconds). Never give it a private key: nothing here redacts.
  */
 public final class Log {
-    public enum Level { SILENT, ERROR, VERBOSE }
+    public enum Level { SILENT, ERROR, INFO, VERBOSE }
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy/MM/dd HH:mm:ss.SSS");
     private final Level level;
@@ -22,7 +22,10 @@ public final class Log {
         this.out = out;
     }
 
-    /** LOG_LEVEL as wireguard-go reads it: "verbose" and "debug" both mean everything; unset means errors only. */
+    /**
+     * LOG_LEVEL as wireguard-go reads it ("verbose" and "debug" both mean everything; unset means errors only), plus
+     * jwg's "info": errors and roaming decisions.
+     */
     public static Level levelOf(String env) {
         if (env == null) {
             return Level.ERROR;
@@ -30,6 +33,7 @@ public final class Log {
         return switch (env) {
             case "verbose", "debug" -> Level.VERBOSE;
             case "silent" -> Level.SILENT;
+            case "info" -> Level.INFO;
             default -> Level.ERROR;
         };
     }
@@ -41,6 +45,13 @@ public final class Log {
     public void verbose(String message) {
         if (level == Level.VERBOSE) {
             write("DEBUG: ", message);
+        }
+    }
+
+    /** Decisions a user should be able to follow (roaming). */
+    public void info(String message) {
+        if (level.compareTo(Level.INFO) >= 0) {
+            write("INFO: ", message);
         }
     }
 

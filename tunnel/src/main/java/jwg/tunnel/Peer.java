@@ -38,6 +38,10 @@ final class Peer {
     private volatile long lastHandshakeEpochNanos;
     private volatile long lastSentHandshakeNanos = System.nanoTime() - 2 * REKEY_TIMEOUT_NANOS;
     private int handshakeIndex;
+    private volatile long lastReceivedNanos;
+    private volatile long lastDataSentNanos;
+    /** Where and when the initiation in flight was sent, for the RTT roaming records. */
+    private volatile java.util.Map<InetSocketAddress, Long> initiationSentAt = java.util.Map.of();
     private volatile boolean removed;
 
     Peer(Device device, Key publicKey) {
@@ -66,6 +70,32 @@ final class Peer {
                         + Uapi.formatEndpoint(address));
             }
         }
+    }
+
+    /** The source of an authenticated packet the peer sent on its own (data, keepalive, initiation): §2.1 roaming. */
+    void receivedFrom(InetSocketAddress address) {
+        lastReceivedNanos = System.nanoTime();
+        InetSocketAddress old = endpoint;
+        if (address != null && !address.equals(old)) {
+            setEndpoint(address);
+            if (old != null) {
+                device.roamingListener().endpointRoamed(publicKey, old, address);
+            }
+        }
+    }
+
+    long lastReceivedNanos() {
+        return lastReceivedNanos;
+    }
+
+    long lastDataSentNanos() {
+        return lastDataSentNanos;
+    }
+
+    /** The time since the initiation in flight was sent to from, or -1 if it was not sent there. */
+    long initiationRtt(InetSocketAddress from) {
+        Long at = initiationSentAt.get(from);
+        return at == null ? -1 : System.nanoTime() - at;
     }
 
     int persistentKeepaliveInterval() {
@@ -161,6 +191,7 @@ final class Peer {
         txBytes.addAndGet(n);
         if (data) {
             timers.dataSent();
+            lastDataSentNanos = System.nanoTime();
         }
     }
 
@@ -230,10 +261,47 @@ final class Peer {
         timers.anyAuthenticatedPacketTraversal();
         timers.anyAuthenticatedPacketSent();
         if (to != null) {
+            initiationSentAt = java.util.Map.of(to, System.nanoTime());
             device.udp().sendNow(msg, 0, msg.length, to);
             txBytes.addAndGet(msg.length);
         }
         timers.handshakeInitiated();
+    }
+
+    /**
+     * Roaming's probe: one initiation, sent to every candidate, the IPv4 ones ipv4DelayNanos after the IPv6 ones.
+     * It bypasses the one-per-REKEY_TIMEOUT limit: roaming paces its own probes. See Tunnel#probe for why sending one
+     * message to several addresses is safe.
+     */
+    void probe(java.util.List<InetSocketAddress> candidates, long ipv4DelayNanos) {
+        device.onHandshakeThread(() -> {
+            if (removed || !handshake.canHandshake() || candidates.isEmpty()) {
+                return;
+            }
+            long now = System.nanoTime();
+            lastSentHandshakeNanos = now;
+            byte[] msg = new byte[Message.INITIATION_LEN];
+            if (!handshake.createInitiation(msg, 0, newHandshakeIndex(), device.random(), Device.epochNanos())) {
+                return;
+            }
+            cookies.addMacs(msg, 0, msg.length, now);
+            java.util.Map<InetSocketAddress, Long> sent = new java.util.concurrent.ConcurrentHashMap<>();
+            initiationSentAt = sent;
+            timers.anyAuthenticatedPacketTraversal();
+            timers.anyAuthenticatedPacketSent();
+            boolean anyV6 = candidates.stream().anyMatch(a -> a.getAddress() instanceof java.net.Inet6Address);
+            for (InetSocketAddress to : candidates) {
+                boolean v6 = to.getAddress() instanceof java.net.Inet6Address;
+                // Happy eyeballs: IPv4 waits only when there is IPv6 to give a head start.
+                long delay = v6 || !anyV6 ? 0 : ipv4DelayNanos;
+                device.scheduler().schedule(() -> {
+                    sent.put(to, System.nanoTime());
+                    device.udp().sendNow(msg, 0, msg.length, to);
+                    txBytes.addAndGet(msg.length);
+                }, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
+            }
+            timers.handshakeInitiated();
+        });
     }
 
     /** Gives the handshake in flight a fresh receiver index, releasing the old one. Handshake thread only. */

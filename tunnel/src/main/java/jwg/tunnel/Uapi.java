@@ -20,9 +20,18 @@ import jwg.noise.Key;
  */
 final class Uapi {
     private final Device device;
+    private final Roaming roaming;
 
-    Uapi(Device device) {
+    Uapi(Device device, Roaming roaming) {
         this.device = device;
+        this.roaming = roaming;
+    }
+
+    /** jwg's own operation "jwg_roam=1": the roaming state, as `jwg roam IF` prints it. */
+    void roamState(Writer out) throws IOException {
+        out.write(roaming == null ? "" : roaming.describe());
+        out.write("errno=0\n\n");
+        out.flush();
     }
 
     // ---- get ----
@@ -126,6 +135,16 @@ final class Uapi {
             case "endpoint" -> peer.endpoint = parseEndpoint(value);
             case "persistent_keepalive_interval" -> peer.persistentKeepalive = (int) number(key, value, 0xffff);
             case "replace_allowed_ips" -> peer.replaceAllowedIps = literalTrue(key, value);
+            case "jwg_endpoint_host" -> {
+                if (!value.isEmpty()) {
+                    try {
+                        jwg.roaming.HostPort.parse(value);
+                    } catch (IllegalArgumentException e) {
+                        throw new UapiError(UapiError.EINVAL, "invalid jwg_endpoint_host: " + e.getMessage());
+                    }
+                }
+                peer.endpointHost = value;
+            }
             case "allowed_ip" -> peer.allowedIps.add(parseAllowedIp(value));
             case "protocol_version" -> {
                 if (!value.equals("1")) {
@@ -162,6 +181,9 @@ final class Uapi {
                 applyPeer(pc, startKeepalive);
             }
             startKeepalive.forEach(Peer::sendKeepalive);
+            if (roaming != null) {
+                roaming.configured(c);
+            }
         }
     }
 

@@ -21,6 +21,8 @@ final class UapiChange {
         Key presharedKey;
         InetSocketAddress endpoint;
         Integer persistentKeepalive;
+        /** jwg's own key: the host name to follow ("" stops following). wg never sends it. */
+        String endpointHost;
         boolean replaceAllowedIps;
         final List<AllowedIp> allowedIps = new ArrayList<>();
 

@@ -109,6 +109,12 @@ final class UapiServer implements AutoCloseable {
                         }
                         uapi.get(out);
                     }
+                    case "jwg_roam=1" -> {
+                        if (!"".equals(in.readLine())) {
+                            return;
+                        }
+                        uapi.roamState(out);
+                    }
                     case "set=1" -> {
                         int errno = 0;
                         try {

@@ -32,7 +32,7 @@ class UapiTest {
     void setUp() throws Exception {
         device = new Device("test0", null, new Log(Log.Level.SILENT, "test0", System.err), () -> { });
         device.bind(0, 0);
-        uapi = new Uapi(device);
+        uapi = new Uapi(device, null);
     }
 
     @AfterEach

@@ -1,0 +1,362 @@
+package jwg.roaming;
+
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import jwg.noise.Key;
+
+/**
+ * Keeps the endpoints of peers that have a host name pointing at an address that works, inside the daemon:
+ * <ul>
+ * <li>re-resolves every A and AAAA record when its TTL expires (clamped to {@link #MIN_TTL_NANOS} to
+ *     {@link #MAX_TTL_NANOS}), and at once when the current endpoint stops answering; a DNS failure keeps the last
+ *     addresses and retries with back-off, so it never takes a working tunnel down;</li>
+ * <li>suspects the current path when data has been sent for {@link #SUSPECT_AFTER_NANOS} since anything
+ *     authenticated came back, or an initiation went unanswered as long: faster than the whitepaper's 15 s rule,
+ *     and without extra traffic while packets flow both ways;</li>
+ * <li>probes with WireGuard itself: one handshake initiation to every candidate, IPv6 first and IPv4
+ *     {@link #HAPPY_EYEBALLS_DELAY_NANOS} later (RFC 8305); the first response decides, through built-in roaming
+ *     (see {@link Tunnel#probe} for why one message to several addresses is safe);</li>
+ * <li>prefers IPv6: while on IPv4, it tries the IPv6 candidates alone, at most once per hold-down, which doubles
+ *     after each failure ({@link #PREFERRED_HOLD_DOWN_MIN_NANOS} up to {@link #PREFERRED_HOLD_DOWN_MAX_NANOS}), so a
+ *     broken IPv6 costs one unanswered initiation per hold-down and two healthy paths never flap;</li>
+ * <li>backs off after a probe that only confirms the current endpoint (5 s doubling to 60 s), bounding the
+ *     handshakes one-way traffic could otherwise cause;</li>
+ * <li>never undoes a peer's own roaming (an authenticated packet from a new address wins), and never touches peers
+ *     without a host name.</li>
+ * </ul>
+ * Every decision is logged with its reason and kept for `jwg roam`. All work runs on one scheduler thread; device
+ * callbacks are handed to it.
+ */
+public final class Roamer implements Tunnel.Listener, AutoCloseable {
+    static final long SECOND = 1_000_000_000L;
+    static final long TICK_NANOS = 250_000_000L;
+    static final long MIN_TTL_NANOS = 5 * SECOND;
+    static final long MAX_TTL_NANOS = 300 * SECOND;
+    static final long DNS_RETRY_MIN_NANOS = SECOND;
+    static final long DNS_RETRY_MAX_NANOS = 60 * SECOND;
+    static final long SUSPECT_AFTER_NANOS = 1_500_000_000L;
+    static final long HAPPY_EYEBALLS_DELAY_NANOS = 250_000_000L;
+    static final long PROBE_TIMEOUT_NANOS = 2 * SECOND;
+    static final long CONFIRM_BACKOFF_MIN_NANOS = 5 * SECOND;
+    static final long CONFIRM_BACKOFF_MAX_NANOS = 60 * SECOND;
+    static final long FAILED_BACKOFF_MAX_NANOS = 30 * SECOND;
+    static final long PREFERRED_HOLD_DOWN_MIN_NANOS = 30 * SECOND;
+    static final long PREFERRED_HOLD_DOWN_MAX_NANOS = 15 * 60 * SECOND;
+
+    private final Tunnel tunnel;
+    private final Resolver resolver;
+    private final Consumer<String> log;
+    private final LongSupplier clock;
+    private final ScheduledExecutorService executor;
+    private final Map<Key, PeerRoam> peers = new ConcurrentHashMap<>();
+
+    public Roamer(Tunnel tunnel, Resolver resolver, Consumer<String> log, LongSupplier clock,
+                  ScheduledExecutorService executor) {
+        this.tunnel = tunnel;
+        this.resolver = resolver;
+        this.log = log;
+        this.clock = clock;
+        this.executor = executor;
+    }
+
+    /** Ticks every {@link #TICK_NANOS} on the executor. */
+    public void start() {
+        executor.scheduleWithFixedDelay(this::tick, TICK_NANOS, TICK_NANOS, TimeUnit.NANOSECONDS);
+    }
+
+    /** Gives a peer a host name to follow (replacing any), or with null stops following it. */
+    public void setHost(Key peer, HostPort host) {
+        executor.execute(() -> {
+            PeerRoam old = peers.remove(peer);
+            if (host == null) {
+                if (old != null) {
+                    log.accept(name(peer) + ": no longer following " + old.host);
+                }
+                return;
+            }
+            PeerRoam r = new PeerRoam(peer, host);
+            peers.put(peer, r);
+            decide(r, "following host name " + host);
+        });
+    }
+
+    public HostPort host(Key peer) {
+        PeerRoam r = peers.get(peer);
+        return r == null ? null : r.host;
+    }
+
+    /** Runs one scheduling step now (tests drive the roamer with it and a manual clock). */
+    void tick() {
+        long now = clock.getAsLong();
+        for (PeerRoam r : peers.values()) {
+            try {
+                tick(r, now);
+            } catch (RuntimeException e) {
+                log.accept(name(r.peer) + ": roaming step failed: " + e);
+            }
+        }
+    }
+
+    private void tick(PeerRoam r, long now) {
+        if (!tunnel.hasPeer(r.peer)) {
+            return;
+        }
+        if (!r.resolving && now - r.nextResolveNanos >= 0) {
+            resolve(r, r.resolvedNanos == 0 ? "first resolution" : "TTL expired", false);
+        }
+        if (r.probe != null) {
+            if (now - r.probe.startedNanos() > PROBE_TIMEOUT_NANOS) {
+                probeFailed(r, now);
+            }
+            return;
+        }
+        String suspicion = suspicion(r, now);
+        if (suspicion != null) {
+            if (now - r.noProbeBeforeNanos >= 0) {
+                if (r.resolving || now - r.resolvedNanos > SECOND) {
+                    resolve(r, suspicion, true);
+                } else {
+                    probe(r, now, all(r), suspicion, false);
+                }
+            }
+            return;
+        }
+        InetSocketAddress current = tunnel.endpoint(r.peer);
+        if (current != null && !(current.getAddress() instanceof Inet6Address)
+                && now - r.preferredHoldDownUntilNanos >= 0 && now - r.noProbeBeforeNanos >= 0) {
+            List<InetSocketAddress> v6 = new ArrayList<>();
+            for (Candidate c : r.candidates) {
+                if (c.ipv6()) {
+                    v6.add(c.address);
+                }
+            }
+            if (!v6.isEmpty()) {
+                probe(r, now, v6, "on IPv4 while the name has IPv6 addresses: trying IPv6", true);
+            }
+        }
+    }
+
+    /** Why the current path looks dead, or null if it does not. */
+    private String suspicion(PeerRoam r, long now) {
+        if (r.candidates.isEmpty()) {
+            return null;
+        }
+        InetSocketAddress current = tunnel.endpoint(r.peer);
+        if (current == null) {
+            return "no endpoint";
+        }
+        long rx = tunnel.lastReceivedNanos(r.peer);
+        long tx = tunnel.lastDataSentNanos(r.peer);
+        if (tx != 0 && now - tx < SECOND && tx - rx > SUSPECT_AFTER_NANOS) {
+            return "sent data for " + (tx - rx) / 1_000_000 + " ms with nothing back from " + format(current);
+        }
+        return null;
+    }
+
+    private List<InetSocketAddress> all(PeerRoam r) {
+        List<InetSocketAddress> ordered = new ArrayList<>();
+        for (Candidate c : r.candidates) {
+            if (c.ipv6()) {
+                ordered.add(c.address);
+            }
+        }
+        for (Candidate c : r.candidates) {
+            if (!c.ipv6()) {
+                ordered.add(c.address);
+            }
+        }
+        return ordered;
+    }
+
+    private void resolve(PeerRoam r, String trigger, boolean thenProbe) {
+        r.resolving = true;
+        resolver.resolve(r.host.host()).whenComplete((addresses, error) -> executor.execute(() -> {
+            long now = clock.getAsLong();
+            r.resolving = false;
+            if (error != null || addresses == null || addresses.isEmpty()) {
+                r.dnsRetryNanos = Math.min(DNS_RETRY_MAX_NANOS, Math.max(DNS_RETRY_MIN_NANOS, 2 * r.dnsRetryNanos));
+                r.nextResolveNanos = now + r.dnsRetryNanos;
+                String why = error == null ? "no addresses" : String.valueOf(error.getMessage());
+                if (!why.equals(r.dnsError)) {
+                    decide(r, "resolving " + r.host.host() + " failed (" + why + "); keeping "
+                            + r.candidates.size() + " known address(es), retrying with back-off");
+                }
+                r.dnsError = why;
+            } else {
+                r.dnsError = null;
+                r.dnsRetryNanos = 0;
+                long ttl = Long.MAX_VALUE;
+                List<Candidate> fresh = new ArrayList<>();
+                for (ResolvedAddress a : addresses) {
+                    InetSocketAddress sa = new InetSocketAddress(a.address(), r.host.port());
+                    Candidate known = r.candidate(sa);
+                    Candidate c = known != null ? known : new Candidate(sa, a.ttlSeconds());
+                    c.ttlSeconds = a.ttlSeconds();
+                    if (!fresh.contains(c)) {
+                        fresh.add(c);
+                    }
+                    ttl = Math.min(ttl, a.ttlSeconds() * SECOND);
+                }
+                List<String> before = addressesOf(r.candidates);
+                r.candidates = fresh;
+                r.resolvedNanos = now;
+                r.nextResolveNanos = now + Math.max(MIN_TTL_NANOS, Math.min(MAX_TTL_NANOS, ttl));
+                List<String> after = addressesOf(fresh);
+                if (!before.equals(after)) {
+                    decide(r, r.host.host() + " resolves to " + String.join(", ", after) + " (" + trigger + ")");
+                }
+            }
+            if (thenProbe && r.probe == null && !r.candidates.isEmpty()) {
+                probe(r, now, all(r), trigger, false);
+            }
+        }));
+    }
+
+    private void probe(PeerRoam r, long now, List<InetSocketAddress> targets, String trigger, boolean preferredOnly) {
+        r.probe = new PeerRoam.Probe(now, List.copyOf(targets), trigger, preferredOnly, tunnel.endpoint(r.peer));
+        List<String> names = targets.stream().map(Roamer::format).toList();
+        log.accept(name(r.peer) + ": probing " + String.join(", ", names) + " (" + trigger + ")");
+        tunnel.probe(r.peer, targets, HAPPY_EYEBALLS_DELAY_NANOS);
+    }
+
+    private void probeFailed(PeerRoam r, long now) {
+        PeerRoam.Probe p = r.probe;
+        r.probe = null;
+        for (InetSocketAddress a : p.targets()) {
+            Candidate c = r.candidate(a);
+            if (c != null) {
+                c.failures++;
+            }
+        }
+        if (p.preferredOnly()) {
+            r.preferredHoldDownNanos = Math.min(PREFERRED_HOLD_DOWN_MAX_NANOS,
+                    Math.max(PREFERRED_HOLD_DOWN_MIN_NANOS, 2 * r.preferredHoldDownNanos));
+            r.preferredHoldDownUntilNanos = now + r.preferredHoldDownNanos;
+            decide(r, "IPv6 did not answer; staying on " + format(tunnel.endpoint(r.peer)) + ", next IPv6 try in "
+                    + r.preferredHoldDownNanos / SECOND + " s");
+        } else {
+            r.failedBackoffNanos = Math.min(FAILED_BACKOFF_MAX_NANOS, Math.max(SECOND, 2 * r.failedBackoffNanos));
+            r.noProbeBeforeNanos = now + r.failedBackoffNanos;
+            decide(r, "no candidate answered (" + p.trigger() + "); next probe in " + r.failedBackoffNanos / SECOND
+                    + " s");
+        }
+    }
+
+    @Override
+    public void handshakeCompleted(Key peer, InetSocketAddress from, long rttNanos) {
+        executor.execute(() -> {
+            PeerRoam r = peers.get(peer);
+            if (r == null) {
+                return;
+            }
+            long now = clock.getAsLong();
+            Candidate c = r.candidate(from);
+            if (c != null) {
+                c.lastOkNanos = now;
+                c.lastRttNanos = rttNanos;
+                c.failures = 0;
+            }
+            PeerRoam.Probe p = r.probe;
+            if (p == null) {
+                return;
+            }
+            r.probe = null;
+            r.failedBackoffNanos = 0;
+            String rtts = rtts(r);
+            if (from.equals(p.endpointBefore())) {
+                r.confirmBackoffNanos = Math.min(CONFIRM_BACKOFF_MAX_NANOS,
+                        Math.max(CONFIRM_BACKOFF_MIN_NANOS, 2 * r.confirmBackoffNanos));
+                r.noProbeBeforeNanos = now + r.confirmBackoffNanos;
+                decide(r, "probe confirmed " + format(from) + " (" + p.trigger() + "; " + rtts + "); next probe no sooner"
+                        + " than " + r.confirmBackoffNanos / SECOND + " s");
+            } else {
+                r.confirmBackoffNanos = 0;
+                if (from.getAddress() instanceof Inet6Address) {
+                    r.preferredHoldDownNanos = 0;
+                }
+                decide(r, "endpoint " + format(p.endpointBefore()) + " -> " + format(from) + " (" + p.trigger() + "; "
+                        + rtts + ")");
+            }
+        });
+    }
+
+    @Override
+    public void endpointRoamed(Key peer, InetSocketAddress from, InetSocketAddress to) {
+        executor.execute(() -> {
+            PeerRoam r = peers.get(peer);
+            if (r != null && r.probe == null) {
+                decide(r, "the peer roamed to us: endpoint " + format(from) + " -> " + format(to)
+                        + " (authenticated packets from it; kept)");
+            }
+        });
+    }
+
+    /** What `jwg roam` prints: per peer the host, addresses with TTLs and probe results, endpoint, recent decisions. */
+    public String describe() {
+        long now = clock.getAsLong();
+        StringBuilder sb = new StringBuilder();
+        for (PeerRoam r : peers.values()) {
+            sb.append("peer ").append(r.peer.toBase64()).append('\n');
+            sb.append("  host: ").append(r.host).append('\n');
+            sb.append("  endpoint: ").append(format(tunnel.endpoint(r.peer))).append('\n');
+            if (r.dnsError != null) {
+                sb.append("  last resolution failed: ").append(r.dnsError).append('\n');
+            }
+            for (Candidate c : r.candidates) {
+                sb.append("  address: ").append(c.describe(now)).append('\n');
+            }
+            if (r.probe != null) {
+                sb.append("  probing: ").append(r.probe.trigger()).append('\n');
+            }
+            for (Decision d : r.history) {
+                sb.append("  ").append(d).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    private String rtts(PeerRoam r) {
+        List<String> parts = new ArrayList<>();
+        for (Candidate c : r.candidates) {
+            if (c.lastOkNanos != 0) {
+                parts.add(format(c.address) + " " + String.format("%.1f", c.lastRttNanos / 1e6) + " ms");
+            }
+        }
+        return parts.isEmpty() ? "no RTT yet" : "RTT " + String.join(", ", parts);
+    }
+
+    private void decide(PeerRoam r, String what) {
+        r.record(new Decision(Instant.now(), what));
+        log.accept(name(r.peer) + ": " + what);
+    }
+
+    private static List<String> addressesOf(List<Candidate> cs) {
+        return cs.stream().map(c -> format(c.address)).sorted().toList();
+    }
+
+    static String format(InetSocketAddress a) {
+        if (a == null) {
+            return "(none)";
+        }
+        String host = a.getAddress().getHostAddress();
+        return a.getAddress() instanceof Inet6Address ? "[" + host + "]:" + a.getPort() : host + ":" + a.getPort();
+    }
+
+    private static String name(Key peer) {
+        return "peer(" + peer.shortForm() + ")";
+    }
+
+    @Override
+    public void close() {
+        resolver.close();
+    }
+}

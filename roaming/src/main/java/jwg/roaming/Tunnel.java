@@ -1,0 +1,44 @@
+package jwg.roaming;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import jwg.noise.Key;
+
+/**
+ * All that roaming needs from a WireGuard device, and all it may do to one. Times are System.nanoTime() values;
+ * 0 means "never".
+ */
+public interface Tunnel {
+    /** Whether the device has this peer. */
+    boolean hasPeer(Key peer);
+
+    /** The peer's current endpoint, or null. */
+    InetSocketAddress endpoint(Key peer);
+
+    /** When an authenticated packet (of any kind) last arrived from the peer. */
+    long lastReceivedNanos(Key peer);
+
+    /** When a data packet was last sent to the peer. */
+    long lastDataSentNanos(Key peer);
+
+    /**
+     * Sends one handshake initiation for the peer to every candidate, in order, the IPv4 ones delayed by
+     * ipv4DelayNanos after the IPv6 ones (happy eyeballs). One message to several addresses is safe: the responder
+     * accepts a timestamp once, so duplicates that reach it die as replays, and this side holds one handshake state,
+     * so only the first response completes it. That response's source becomes the endpoint (built-in roaming), and
+     * {@link Listener#handshakeCompleted} reports it.
+     */
+    void probe(Key peer, List<InetSocketAddress> candidates, long ipv4DelayNanos);
+
+    /** What the device reports back to roaming. */
+    interface Listener {
+        /**
+         * A handshake this side initiated completed: the response came from {@code from}, {@code rttNanos} after the
+         * initiation went to that address.
+         */
+        void handshakeCompleted(Key peer, InetSocketAddress from, long rttNanos);
+
+        /** The peer's endpoint changed because an authenticated packet arrived from a new address. */
+        void endpointRoamed(Key peer, InetSocketAddress from, InetSocketAddress to);
+    }
+}

@@ -1,0 +1,93 @@
+package jwg.tunnel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import jwg.noise.Key;
+import jwg.roaming.ConfigHosts;
+import jwg.roaming.DnsResolver;
+import jwg.roaming.HostPort;
+import jwg.roaming.Roamer;
+
+/**
+ * Wires roaming/ into the daemon: where host names come from (the interface's wg-quick config, named by JWG_CONFIG
+ * or /etc/wireguard/IF.conf, re-read when it changes; and jwg roam, through the UAPI key jwg_endpoint_host), and
+ * the roamer's thread. Peers without a host name are never touched.
+ */
+final class Roaming implements AutoCloseable {
+    private final Device device;
+    private final Path config;
+    private final Roamer roamer;
+    private final ScheduledExecutorService thread;
+    private long configModified = -1;
+    private Map<Key, HostPort> configHosts = Map.of();
+
+    Roaming(Device device, Path config) {
+        this.device = device;
+        this.config = config;
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "jwg-roaming");
+            t.setDaemon(true);
+            return t;
+        });
+        this.roamer = new Roamer(new DeviceTunnel(device), new DnsResolver(), device.log()::info, System::nanoTime,
+                thread);
+        device.setRoamingListener(roamer);
+        roamer.start();
+    }
+
+    /** The config file for ifname: $JWG_CONFIG if set, else /etc/wireguard/IFNAME.conf. */
+    static Path configFor(String ifname) {
+        String env = System.getenv("JWG_CONFIG");
+        return env != null && !env.isEmpty() ? Path.of(env) : Path.of("/etc/wireguard", ifname + ".conf");
+    }
+
+    /** After every UAPI set (under the device's lock): new peers pick up their host names; explicit ones win. */
+    void configured(UapiChange change) {
+        reloadConfigIfChanged();
+        for (UapiChange.PeerChange pc : change.peers) {
+            if (pc.endpointHost != null) {
+                roamer.setHost(pc.publicKey, pc.endpointHost.isEmpty() ? null : HostPort.parse(pc.endpointHost));
+            } else if (roamer.host(pc.publicKey) == null && configHosts.containsKey(pc.publicKey)) {
+                roamer.setHost(pc.publicKey, configHosts.get(pc.publicKey));
+            }
+        }
+    }
+
+    private void reloadConfigIfChanged() {
+        try {
+            long modified = Files.exists(config) ? Files.getLastModifiedTime(config).toMillis() : 0;
+            if (modified == configModified) {
+                return;
+            }
+            configModified = modified;
+            if (modified == 0) {
+                configHosts = Map.of();
+                return;
+            }
+            ConfigHosts.Parsed parsed = ConfigHosts.read(config);
+            parsed.problems().forEach(p -> device.log().error(p));
+            configHosts = parsed.hosts();
+            for (Map.Entry<Key, HostPort> e : configHosts.entrySet()) {
+                if (device.peer(e.getKey()) != null && roamer.host(e.getKey()) == null) {
+                    roamer.setHost(e.getKey(), e.getValue());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            device.log().error("reading " + config + ": " + e.getMessage());
+        }
+    }
+
+    String describe() {
+        return roamer.describe();
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+        roamer.close();
+    }
+}
