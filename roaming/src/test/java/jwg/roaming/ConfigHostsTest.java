@@ -1,0 +1,51 @@
+package jwg.roaming;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import jwg.noise.Key;
+import org.junit.jupiter.api.Test;
+
+class ConfigHostsTest {
+    private static final String A = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    private static final String B = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+    private static final String C = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=";
+
+    @Test
+    void peersWithAHostNameEndpointAreKeptAndLiteralsIgnored() {
+        ConfigHosts.Parsed p = ConfigHosts.parse(List.of(
+                "[Interface]", "PrivateKey = " + A, "Address = 10.0.0.1/24", "",
+                "[Peer]  # the office", "PublicKey = " + B, "Endpoint = vpn.example.org:51820", "AllowedIPs = 0.0.0.0/0",
+                "[Peer]", "PublicKey=" + C, "Endpoint=[2001:db8::1]:51820",
+                "[peer]", "endpoint = other.example.org:1", "publickey = " + A), "wg0.conf");
+        assertEquals(2, p.hosts().size());
+        assertEquals(new HostPort("vpn.example.org", 51820), p.hosts().get(Key.fromBase64(B)));
+        assertEquals(new HostPort("other.example.org", 1), p.hosts().get(Key.fromBase64(A)));
+        assertTrue(p.problems().isEmpty(), p.problems().toString());
+    }
+
+    @Test
+    void aBadLineIsReportedWithItsNumberAndTheRestStillCounts() {
+        ConfigHosts.Parsed p = ConfigHosts.parse(List.of(
+                "[Peer]", "PublicKey = not-a-key", "Endpoint = a.example:1",
+                "[Peer]", "PublicKey = " + B, "Endpoint = b.example:99999",
+                "[Peer]", "PublicKey = " + C, "Endpoint = c.example:3"), "wg0.conf");
+        assertEquals(List.of(new HostPort("c.example", 3)), List.copyOf(p.hosts().values()));
+        assertEquals(3, p.problems().size(), p.problems().toString());
+        assertTrue(p.problems().get(0).startsWith("wg0.conf:2: PublicKey"), p.problems().toString());
+        assertTrue(p.problems().get(2).startsWith("wg0.conf:6: Endpoint"), p.problems().toString());
+    }
+
+    @Test
+    void hostPortParsesNamesAndBracketedIpv6() {
+        assertEquals(new HostPort("h.example", 5), HostPort.parse("h.example:5"));
+        assertEquals(new HostPort("2001:db8::1", 5), HostPort.parse("[2001:db8::1]:5"));
+        assertTrue(HostPort.parse("h.example:5").isName());
+        assertTrue(!HostPort.parse("192.0.2.1:5").isName());
+        for (String bad : List.of("h.example", "h.example:0", "h.example:65536", ":5", "[::1]5", "2001:db8::1:5")) {
+            assertThrows(IllegalArgumentException.class, () -> HostPort.parse(bad), bad);
+        }
+    }
+}

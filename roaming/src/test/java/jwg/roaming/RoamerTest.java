@@ -1,0 +1,280 @@
+package jwg.roaming;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import jwg.noise.Key;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The roaming policy, driven step by step with a manual clock, a scripted resolver and a recording tunnel. */
+class RoamerTest {
+    private static final long S = 1_000_000_000L;
+    private static final Key PEER = Key.of(new byte[32]);
+
+    private long now = 1000 * S;
+    private final List<List<InetSocketAddress>> probes = new ArrayList<>();
+    private final List<String> log = new ArrayList<>();
+    private final List<String> resolutions = new ArrayList<>();
+    private List<ResolvedAddress> answer = new ArrayList<>();
+    private boolean dnsDown;
+    private InetSocketAddress endpoint;
+    private long lastRx;
+    private long lastTx;
+    private boolean hasPeer = true;
+    private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
+
+    private final Tunnel tunnel = new Tunnel() {
+        @Override public boolean hasPeer(Key peer) { return hasPeer; }
+        @Override public InetSocketAddress endpoint(Key peer) { return endpoint; }
+        @Override public long lastReceivedNanos(Key peer) { return lastRx; }
+        @Override public long lastDataSentNanos(Key peer) { return lastTx; }
+        @Override public void probe(Key peer, List<InetSocketAddress> candidates, long delay) {
+            probes.add(candidates);
+        }
+    };
+
+    private final Resolver resolver = new Resolver() {
+        @Override
+        public CompletableFuture<List<ResolvedAddress>> resolve(String host) {
+            resolutions.add(host);
+            return dnsDown ? CompletableFuture.failedFuture(new IllegalStateException("SERVFAIL"))
+                    : CompletableFuture.completedFuture(List.copyOf(answer));
+        }
+
+        @Override
+        public void close() { }
+    };
+
+    private final Roamer roamer = new Roamer(tunnel, resolver, log::add, () -> now, thread);
+
+    @AfterEach
+    void stop() {
+        thread.shutdownNow();
+    }
+
+    private static InetSocketAddress at(String ip) throws Exception {
+        return new InetSocketAddress(InetAddress.getByName(ip), 51820);
+    }
+
+    private void dns(long ttl, String... ips) throws Exception {
+        answer = new ArrayList<>();
+        for (String ip : ips) {
+            answer.add(new ResolvedAddress(InetAddress.getByName(ip), ttl));
+        }
+    }
+
+    /** Runs queued work and one tick on the roamer's own thread, and waits for what that queued in turn. */
+    private void tick() throws Exception {
+        thread.submit(() -> { }).get();
+        thread.submit(roamer::tick).get();
+        thread.submit(() -> { }).get();
+        thread.submit(() -> { }).get();
+    }
+
+    private void start(String host, String endpointIp) throws Exception {
+        endpoint = at(endpointIp);
+        roamer.setHost(PEER, new HostPort(host, 51820));
+        tick();
+    }
+
+    /** Traffic flows both ways at now. */
+    private void healthy() {
+        lastTx = now;
+        lastRx = now;
+    }
+
+    /** Data is being sent but nothing has come back for silentNanos. */
+    private void silentFor(long silentNanos) {
+        lastRx = now - silentNanos;
+        lastTx = now;
+    }
+
+    private void answered(InetSocketAddress from) throws Exception {
+        endpoint = from;
+        roamer.handshakeCompleted(PEER, from, 2_000_000);
+        tick();
+    }
+
+    @Test
+    void theHostIsResolvedAtOnceAndAgainWhenItsTtlExpires() throws Exception {
+        dns(60, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        assertEquals(1, resolutions.size());
+        now += 59 * S;
+        healthy();
+        tick();
+        assertEquals(1, resolutions.size(), "not before the TTL");
+        now += 2 * S;
+        healthy();
+        tick();
+        assertEquals(2, resolutions.size(), "after the TTL");
+        assertTrue(probes.isEmpty(), "a healthy path is never probed");
+    }
+
+    @Test
+    void aTinyTtlIsClampedSoDnsIsNotHammered() throws Exception {
+        dns(0, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        for (int i = 0; i < 40; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            tick();
+        }
+        assertEquals(3, resolutions.size(), "10 s at a minimum of 5 s between resolutions: " + resolutions);
+    }
+
+    @Test
+    void aSilentPathIsReResolvedAndEveryCandidateProbedIpv6First() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        dns(300, "192.0.2.9", "2001:db8::9");
+        now += 10 * S;
+        silentFor(Roamer.SUSPECT_AFTER_NANOS + 100_000_000);
+        tick();
+        assertEquals(2, resolutions.size(), "re-resolved at once");
+        assertEquals(List.of(at("2001:db8::9"), at("192.0.2.9")), probes.get(0));
+        answered(at("192.0.2.9"));
+        assertTrue(log.stream().anyMatch(l -> l.contains("endpoint 192.0.2.1:51820 -> 192.0.2.9:51820")), log.toString());
+    }
+
+    @Test
+    void aShortSilenceIsNotSuspicious() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        now += 10 * S;
+        silentFor(Roamer.SUSPECT_AFTER_NANOS - 100_000_000);
+        tick();
+        assertTrue(probes.isEmpty());
+    }
+
+    @Test
+    void aProbeThatConfirmsTheCurrentEndpointBacksOffFurtherProbes() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        List<Long> probeTimes = new ArrayList<>();
+        for (int i = 0; i < 4 * 40; i++) {
+            now += Roamer.TICK_NANOS;
+            silentFor(2 * S);
+            int before = probes.size();
+            tick();
+            if (probes.size() > before) {
+                probeTimes.add(now);
+                answered(at("192.0.2.1"));
+            }
+        }
+        assertTrue(probeTimes.size() >= 3, probeTimes.toString());
+        assertTrue(probeTimes.get(1) - probeTimes.get(0) >= 5 * S, "first back-off 5 s");
+        assertTrue(probeTimes.get(2) - probeTimes.get(1) >= 10 * S, "then 10 s");
+    }
+
+    @Test
+    void onIpv4ItTriesIpv6AloneAndHoldsOffLongerAfterEachFailure() throws Exception {
+        dns(3600, "192.0.2.1", "2001:db8::1");
+        start("peer.test", "192.0.2.1");
+        List<Long> tries = new ArrayList<>();
+        for (int i = 0; i < 4 * 200; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            int before = probes.size();
+            tick();
+            if (probes.size() > before) {
+                assertEquals(List.of(at("2001:db8::1")), probes.get(probes.size() - 1), "IPv6 only");
+                tries.add(now);
+            }
+        }
+        assertEquals(at("192.0.2.1"), endpoint, "never left the working IPv4 path");
+        assertTrue(tries.size() >= 3, tries.toString());
+        long first = tries.get(1) - tries.get(0);
+        long second = tries.get(2) - tries.get(1);
+        assertTrue(first >= Roamer.PREFERRED_HOLD_DOWN_MIN_NANOS, "hold-down " + first / S + " s");
+        assertTrue(second >= 2 * Roamer.PREFERRED_HOLD_DOWN_MIN_NANOS, "doubled: " + second / S + " s");
+    }
+
+    @Test
+    void whenIpv6AnswersItIsUsedAndStaysWithoutFlapping() throws Exception {
+        dns(3600, "192.0.2.1", "2001:db8::1");
+        start("peer.test", "192.0.2.1");
+        now += Roamer.TICK_NANOS;
+        healthy();
+        tick();
+        assertEquals(1, probes.size());
+        answered(at("2001:db8::1"));
+        for (int i = 0; i < 4 * 120; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            tick();
+        }
+        assertEquals(1, probes.size(), "no more probes on a healthy preferred path");
+        assertEquals(1, log.stream().filter(l -> l.contains(" -> ")).count(), log.toString());
+    }
+
+    @Test
+    void aDnsFailureKeepsTheKnownAddressesAndRetriesWithBackOff() throws Exception {
+        dns(5, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        dnsDown = true;
+        for (int i = 0; i < 4 * 30; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            tick();
+        }
+        int attempts = resolutions.size() - 1;
+        assertTrue(attempts >= 4 && attempts <= 7, "back-off 1, 2, 4, 8, 16 s over 30 s: " + attempts);
+        assertTrue(probes.isEmpty(), "a working tunnel is left alone");
+        assertTrue(roamer.describe().contains("192.0.2.1:51820"), "the last addresses are kept");
+        assertEquals(1, log.stream().filter(l -> l.contains("failed")).count(), "the failure is logged once");
+    }
+
+    @Test
+    void aPeerThatRoamedToUsIsFollowedNotUndone() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        endpoint = at("198.51.100.7");
+        roamer.endpointRoamed(PEER, at("192.0.2.1"), endpoint);
+        for (int i = 0; i < 4 * 60; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            tick();
+        }
+        assertTrue(probes.isEmpty());
+        assertEquals(at("198.51.100.7"), endpoint);
+        assertTrue(log.stream().anyMatch(l -> l.contains("roamed to us")), log.toString());
+    }
+
+    @Test
+    void aPeerWithoutAHostNameIsNeverTouched() throws Exception {
+        endpoint = at("192.0.2.1");
+        for (int i = 0; i < 40; i++) {
+            now += Roamer.TICK_NANOS;
+            silentFor(10 * S);
+            tick();
+        }
+        assertTrue(probes.isEmpty() && resolutions.isEmpty());
+    }
+
+    @Test
+    void whenNoCandidateAnswersItRetriesWithBackOff() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        List<Long> tries = new ArrayList<>();
+        for (int i = 0; i < 4 * 40; i++) {
+            now += Roamer.TICK_NANOS;
+            silentFor(5 * S);
+            int before = probes.size();
+            tick();
+            if (probes.size() > before) {
+                tries.add(now);
+            }
+        }
+        assertTrue(tries.size() >= 3 && tries.size() <= 8, tries.size() + " probes in 40 s");
+        assertTrue(tries.get(2) - tries.get(1) > tries.get(1) - tries.get(0), "spacing grows");
+    }
+}
