@@ -33,7 +33,7 @@ final class Roaming implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.roamer = new Roamer(new DeviceTunnel(device), new DnsResolver(), device.log()::info, System::nanoTime,
+        this.roamer = new Roamer(new DeviceTunnel(device), new LazyDns(), device.log()::info, System::nanoTime,
                 thread);
         device.setRoamingListener(roamer);
         roamer.start();
@@ -89,5 +89,26 @@ final class Roaming implements AutoCloseable {
     public void close() {
         thread.shutdownNow();
         roamer.close();
+    }
+
+    /** The DNS client (a thread and a socket) is made when a first name needs resolving: most interfaces have none. */
+    private static final class LazyDns implements jwg.roaming.Resolver {
+        private DnsResolver dns;
+
+        @Override
+        public synchronized java.util.concurrent.CompletableFuture<java.util.List<jwg.roaming.ResolvedAddress>> resolve(
+                String host) {
+            if (dns == null) {
+                dns = new DnsResolver();
+            }
+            return dns.resolve(host);
+        }
+
+        @Override
+        public synchronized void close() {
+            if (dns != null) {
+                dns.close();
+            }
+        }
     }
 }
