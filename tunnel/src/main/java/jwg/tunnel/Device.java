@@ -424,6 +424,7 @@ final class Device implements AutoCloseable {
         }
         log.verbose(peer + ": received handshake initiation");
         peer.receivedFrom(from);
+        peer.rxBytes.addAndGet(msg.length);
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketReceived();
         byte[] response = new byte[Message.RESPONSE_LEN];

@@ -195,10 +195,21 @@ final class Peer {
         }
     }
 
-    /** Sends what was staged, on the session just established; if nothing was, a keepalive confirms the session. */
+    /**
+     * The initiator's first send on a new session (§5.4.5): what was staged, or else a keepalive, since the responder
+     * may not send until this side's first message confirms the session.
+     */
     void sendStagedOrKeepalive() {
         if (staged.isEmpty()) {
             sendKeepalive();
+            return;
+        }
+        sendStaged();
+    }
+
+    /** Sends what was staged while there was no session (the responder, once its session is confirmed). */
+    void sendStaged() {
+        if (staged.isEmpty()) {
             return;
         }
         Keypair kp = keypairs.current();
@@ -330,7 +341,7 @@ final class Peer {
         if (dropped != null) {
             dropped.forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
             timers.handshakeComplete();
-            sendStagedOrKeepalive();
+            sendStaged();
         }
     }
 
