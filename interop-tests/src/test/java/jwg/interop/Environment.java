@@ -25,6 +25,20 @@ final class Environment {
         requireTool("wireguard-go");
     }
 
+    /**
+     * Root and wg, and where this machine's kernel has no WireGuard, what boots the kernel guest: QEMU, and apt-get,
+     * dpkg-deb and kmod to build it (kernel-peer/build-guest.sh).
+     */
+    static void requireKernelPeer() {
+        requireRoot();
+        requireTool("wg");
+        if (KernelGuest.needed()) {
+            for (String tool : new String[] {"qemu-system-x86_64", "apt-get", "dpkg-deb", "depmod", "modprobe"}) {
+                requireTool(tool);
+            }
+        }
+    }
+
     static void requireTool(String tool) {
         boolean found = false;
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {

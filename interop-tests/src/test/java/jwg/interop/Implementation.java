@@ -9,9 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A userspace WireGuard that follows wireguard-go's command line: {@code IMPL IFNAME} creates the TUN device and
- * /var/run/wireguard/IFNAME.sock, then returns 0 once both exist. jwg and wireguard-go are the two built in; any
- * other can be named in JWG_INTEROP_IMPL ("name=command").
+ * A WireGuard implementation. Either a userspace one that follows wireguard-go's command line: {@code IMPL IFNAME}
+ * creates the TUN device and /var/run/wireguard/IFNAME.sock, then returns 0 once both exist (jwg and wireguard-go are
+ * the two built in; any other can be named in JWG_INTEROP_IMPL, "name=command"). Or the Linux kernel's own, which
+ * has no command: {@link Node#up} makes its interface with ip link, and {@link Pair} puts it in a namespace or, where
+ * this machine's kernel has no WireGuard, in a QEMU guest ({@link KernelGuest}).
  */
 record Implementation(String name, List<String> command) {
     static Path logFile(String ifname) {
@@ -31,6 +33,14 @@ record Implementation(String name, List<String> command) {
 
     static Implementation wireguardGo() {
         return new Implementation("wireguard-go", List.of("wireguard-go"));
+    }
+
+    static Implementation kernel() {
+        return new Implementation("kernel", List.of());
+    }
+
+    boolean isKernel() {
+        return command.isEmpty();
     }
 
     /**
@@ -53,6 +63,9 @@ record Implementation(String name, List<String> command) {
      * status with what this run added to the log so far (the command's own messages, and the daemon's first lines).
      */
     Shell.Result launch(Netns ns, String ifname) {
+        if (isKernel()) {
+            throw new IllegalStateException("the kernel's WireGuard is no process to launch");
+        }
         List<String> full = new ArrayList<>(List.of("env", "LOG_LEVEL=verbose"));
         full.addAll(command);
         full.add(ifname);

@@ -19,10 +19,14 @@ import java.util.List;
 /**
  * One host of a test topology: a namespace, its underlay addresses on the veth, and a WireGuard interface of some
  * implementation with its keys and inner (tunnel) addresses. Configured only through the stock wg and ip tools, as a
- * user would.
+ * user would. The interface and the node's commands live on {@link #host}: the namespace itself, or for the kernel's
+ * WireGuard on a machine without it, a QEMU guest on the far side of the namespace's veth.
  */
 final class Node {
+    /** The namespace that holds this node's end of the veth (the guest's namespace for a guest node). */
     final Netns ns;
+    /** Where the WireGuard interface lives and wg, ping and the node's other commands run. */
+    final Host host;
     final Implementation impl;
     final String ifname;
     final String privateKey;
@@ -32,11 +36,12 @@ final class Node {
     final String inner4;
     final String inner6;
     final int port;
-    /** The underlay device (the namespace's end of the veth). */
+    /** The underlay device on host: the namespace's end of the veth, or the guest's eth0. */
     final String veth;
 
-    Node(Netns ns, Implementation impl, String ifname, String veth, int index, int port) {
+    Node(Netns ns, Host host, Implementation impl, String ifname, String veth, int index, int port) {
         this.ns = ns;
+        this.host = host;
         this.veth = veth;
         this.impl = impl;
         this.ifname = ifname;
@@ -51,12 +56,16 @@ final class Node {
 
     /** Starts the implementation and gives the interface its key, port and inner addresses. */
     void up() {
-        impl.start(ns, ifname);
-        wg("set", ifname, "private-key", keyFile(privateKey), "listen-port", Integer.toString(port))
+        if (impl.isKernel()) {
+            host.exec("ip", "link", "add", ifname, "type", "wireguard").orFail("ip link add type wireguard");
+        } else {
+            impl.start(ns, ifname);
+        }
+        wg("set", ifname, "private-key", host.keyFile(privateKey), "listen-port", Integer.toString(port))
                 .orFail("wg set private-key on " + impl.name());
-        ns.exec("ip", "addr", "add", inner4 + "/24", "dev", ifname).orFail("inner IPv4");
-        ns.exec("ip", "addr", "add", inner6 + "/64", "dev", ifname).orFail("inner IPv6");
-        ns.exec("ip", "link", "set", ifname, "up").orFail("link up");
+        host.exec("ip", "addr", "add", inner4 + "/24", "dev", ifname).orFail("inner IPv4");
+        host.exec("ip", "addr", "add", inner6 + "/64", "dev", ifname).orFail("inner IPv6");
+        host.exec("ip", "link", "set", ifname, "up").orFail("link up");
     }
 
     /** Adds other as a peer, reachable at its underlay address of the given family; psk may be null. */
@@ -66,7 +75,7 @@ final class Node {
                 other.publicKey, "allowed-ips", other.inner4 + "/32," + other.inner6 + "/128", "endpoint", endpoint));
         if (psk != null) {
             cmd.add("preshared-key");
-            cmd.add(keyFile(psk));
+            cmd.add(host.keyFile(psk));
         }
         wg(cmd.subList(1, cmd.size()).toArray(String[]::new)).orFail("wg set peer on " + impl.name());
     }
@@ -75,17 +84,51 @@ final class Node {
         String[] cmd = new String[args.length + 1];
         cmd[0] = "wg";
         System.arraycopy(args, 0, cmd, 1, args.length);
-        return ns.exec(cmd);
+        return host.exec(cmd);
     }
 
     /** ping -c count to address; true if a reply came back (ping's exit status). */
     boolean ping(String address, int count) {
-        return ns.exec(30, "ping", "-c", Integer.toString(count), "-i", "0.2", "-W", "3", address).exit() == 0;
+        return host.exec(30, "ping", "-c", Integer.toString(count), "-i", "0.2", "-W", "3", address).exit() == 0;
     }
 
     /** Pings address once a second until a reply comes back (true) or seconds have passed (false). */
     boolean awaitPing(String address, int seconds) {
-        return ns.exec(seconds + 10, "ping", "-c", "1", "-w", Integer.toString(seconds), address).exit() == 0;
+        return host.exec(seconds + 10, "ping", "-c", "1", "-w", Integer.toString(seconds), address).exit() == 0;
+    }
+
+    /** The size and SHA-256 (hex) of bytes sent or received over TCP. */
+    record Digest(long bytes, String sha256) {
+        /** From the two lines that {@code wc -c; sha256sum} print. */
+        static Digest parse(Shell.Result result, String what) {
+            String[] fields = result.orFail(what).out().trim().split("\\s+");
+            if (fields.length < 2 || !fields[0].matches("\\d+")) {
+                throw new AssertionError(what + ": no byte count and SHA-256 in: " + result.out());
+            }
+            return new Digest(Long.parseLong(fields[0]), fields[1]);
+        }
+    }
+
+    /**
+     * Starts accepting one TCP connection on port; the returned command ends once the sender closed it, printing the
+     * byte count and SHA-256 of what arrived (see {@link Digest#parse}).
+     */
+    Shell.Background receiveTcp(int port) {
+        return host.spawnSh("f=$(mktemp) && " + host.tcpReceiveCommand(port) + " > $f && wc -c < $f && sha256sum < $f;"
+                + " s=$?; rm -f $f; exit $s");
+    }
+
+    /** Whether a socket listens on TCP port (from /proc/net/tcp and tcp6, which busybox's guest has as well). */
+    boolean listensOnTcp(int port) {
+        return host.sh(String.format("grep -qiE ':%04X [0-9A-F]+:0000 0A' /proc/net/tcp /proc/net/tcp6", port))
+                .exit() == 0;
+    }
+
+    /** Sends megabytes of random data to address:port over TCP and returns their size and SHA-256. */
+    Digest sendRandomTcp(String address, int port, int megabytes, int timeoutSeconds) {
+        return Digest.parse(host.sh("f=$(mktemp) && head -c " + megabytes * 1048576 + " /dev/urandom > $f"
+                + " && wc -c < $f && sha256sum < $f && " + host.tcpSendCommand(address, port) + " < $f;"
+                + " s=$?; rm -f $f; exit $s", timeoutSeconds), "send " + megabytes + " MB from " + this);
     }
 
     /** The output of {@code wg show IFNAME what} (e.g. endpoints, transfer); fails the test if wg fails. */
@@ -124,7 +167,7 @@ final class Node {
 
     /** A counter of the WireGuard interface, from /sys/class/net/IFNAME/statistics (e.g. rx_packets). */
     long interfaceCounter(String counter) {
-        return Long.parseLong(ns.exec("cat", "/sys/class/net/" + ifname + "/statistics/" + counter)
+        return Long.parseLong(host.exec("cat", "/sys/class/net/" + ifname + "/statistics/" + counter)
                 .orFail(counter + " of " + ifname).out().trim());
     }
 
@@ -165,6 +208,32 @@ final class Node {
         return wg("show", ifname).exit() == 0;
     }
 
+
+    /**
+     * Runs the stock {@code wg-quick action config} in the node's namespace (config: a file IFNAME.conf, or an
+     * interface name for /etc/wireguard/IFNAME.conf) with the node's implementation as
+     * WG_QUICK_USERSPACE_IMPLEMENTATION, LOG_LEVEL=verbose and env (NAME=VALUE) for the daemon; wg-quick's and the
+     * daemon's output go to the interface's log.
+     */
+    Shell.Result wgQuick(String action, String config, String... env) {
+        List<String> cmd = new ArrayList<>(List.of("env",
+                "WG_QUICK_USERSPACE_IMPLEMENTATION=" + impl.command().get(0), "LOG_LEVEL=verbose"));
+        cmd.addAll(List.of(env));
+        cmd.addAll(List.of("wg-quick", action, config));
+        return ns.execLogged(Implementation.logFile(ifname), 60, cmd.toArray(String[]::new));
+    }
+
+    /**
+     * Puts the node behind a stateful firewall, as a NAT would: UDP to its WireGuard port passes only in flows the
+     * node started (conntrack), so a peer that changed address can no longer reach it first; the node must find the
+     * peer. Needs iptables and ip6tables.
+     */
+    void behindStatefulFirewall() {
+        for (String tool : new String[] {"iptables", "ip6tables"}) {
+            ns.exec(tool, "-A", "INPUT", "-p", "udp", "--dport", Integer.toString(port), "-m", "conntrack",
+                    "--ctstate", "NEW", "-j", "DROP").orFail(tool + " stateful firewall on " + this);
+        }
+    }
 
     /** A new private key (wg genkey), base64. */
     static String genkey() {

@@ -5,9 +5,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
 
 /**
- * Two hosts, a and b, in namespaces of their own joined by a veth pair (IPv4 10.99.0.0/24 and IPv6 fd99::/64
- * underlay), each running a WireGuard implementation, each the other's peer. Nothing is configured to initiate:
- * the first packet sent decides who does.
+ * Two hosts, a and b, in namespaces of their own (or one of them in the kernel guest) joined by a veth pair (IPv4
+ * 10.99.0.0/24 and IPv6 fd99::/64 underlay), each running a WireGuard implementation, each the other's peer. Nothing
+ * is configured to initiate: the first packet sent decides who does.
  */
 final class Pair implements AutoCloseable {
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
@@ -31,6 +31,19 @@ final class Pair implements AutoCloseable {
                 Arguments.of(Implementation.jwg(), Implementation.jwg()));
     }
 
+    /**
+     * The pairings with the Linux kernel's WireGuard: jwg, and wireguard-go as the control that proves the harness,
+     * each on either side. For {@code @MethodSource("jwg.interop.Pair#kernelPairings")}.
+     */
+    static Stream<Arguments> kernelPairings() {
+        Implementation kernel = Implementation.kernel();
+        return Stream.of(
+                Arguments.of(Implementation.jwg(), kernel),
+                Arguments.of(kernel, Implementation.jwg()),
+                Arguments.of(Implementation.wireguardGo(), kernel),
+                Arguments.of(kernel, Implementation.wireguardGo()));
+    }
+
     static Pair of(Implementation implA, Implementation implB) {
         return of(implA, implB, false, null);
     }
@@ -51,26 +64,41 @@ final class Pair implements AutoCloseable {
     }
 
     /**
-     * Only the two hosts: namespaces jwgiNa and jwgiNb joined by vethNa-vethNb with the underlay addresses. Neither
-     * implementation is started ({@link Node#up}), so a test can set up a side its own way.
+     * Only the two hosts: namespaces jwgiNa and jwgiNb (jwgkNa, jwgkNb with the kernel) joined by a veth with the
+     * underlay addresses. Neither implementation is started ({@link Node#up}), so a test can set up a side its own way.
+     * A kernel side that this machine's kernel cannot carry is the QEMU guest instead of a namespace: the veth's end
+     * then goes to the guest's namespace, bridged to the guest's eth0 (one guest, so only one such side).
      */
     static Pair hosts(Implementation implA, Implementation implB) {
+        return hosts(null, implA, implB);
+    }
+
+    /**
+     * {@link #hosts(Implementation, Implementation)} with tag after "jwg" and "wg" in the namespace and interface names
+     * (null: "k" or "i" as there): a suite run at the same time as others keeps its names apart with a tag of its own.
+     */
+    static Pair hosts(String tag, Implementation implA, Implementation implB) {
         Environment.requireRoot();
-        int n = SEQUENCE.incrementAndGet();
-        Netns nsA = new Netns("jwgi" + n + "a");
-        Netns nsB = new Netns("jwgi" + n + "b");
+        boolean kernel = implA.isKernel() || implB.isKernel();
+        if (kernel) {
+            Environment.requireKernelPeer();
+        }
+        if (implA.isKernel() && implB.isKernel() && KernelGuest.needed()) {
+            throw new IllegalArgumentException("one kernel guest: it can be only one side of a pair");
+        }
+        String n = (tag != null ? tag : kernel ? "k" : "i") + SEQUENCE.incrementAndGet();
+        Host hostA = host(implA, "jwg" + n + "a");
+        Host hostB = host(implB, "jwg" + n + "b");
+        Netns nsA = hostA instanceof KernelGuest guest ? guest.ns : (Netns) hostA;
+        Netns nsB = hostB instanceof KernelGuest guest ? guest.ns : (Netns) hostB;
         Shell.run("ip", "link", "add", "veth" + n + "a", "netns", nsA.name, "type", "veth", "peer", "name",
                 "veth" + n + "b", "netns", nsB.name).orFail("veth");
-        Node a = new Node(nsA, implA, "wgi" + n + "a", "veth" + n + "a", 1, 51820);
-        Node b = new Node(nsB, implB, "wgi" + n + "b", "veth" + n + "b", 2, 51821);
+        Node a = new Node(nsA, hostA, implA, "wg" + n + "a", underlayDevice(hostA, "veth" + n + "a"), 1, 51820);
+        Node b = new Node(nsB, hostB, implB, "wg" + n + "b", underlayDevice(hostB, "veth" + n + "b"), 2, 51821);
         Pair pair = new Pair(a, b);
         try {
-            for (Node node : new Node[] {a, b}) {
-                node.ns.exec("ip", "addr", "add", node.underlay4 + "/24", "dev", node.veth).orFail("underlay IPv4");
-                node.ns.exec("ip", "addr", "add", node.underlay6 + "/64", "dev", node.veth, "nodad")
-                        .orFail("underlay IPv6");
-                node.ns.exec("ip", "link", "set", node.veth, "up").orFail("veth up");
-            }
+            pair.underlay(a, "veth" + n + "a");
+            pair.underlay(b, "veth" + n + "b");
             return pair;
         } catch (RuntimeException | AssertionError e) {
             pair.close();
@@ -78,10 +106,34 @@ final class Pair implements AutoCloseable {
         }
     }
 
+    /** The kernel's WireGuard lives in the QEMU guest where this machine's kernel has none, else in a namespace. */
+    private static Host host(Implementation impl, String namespace) {
+        return impl.isKernel() && KernelGuest.needed() ? KernelGuest.shared() : new Netns(namespace);
+    }
+
+    private static String underlayDevice(Host host, String veth) {
+        return host instanceof KernelGuest ? "eth0" : veth;
+    }
+
+    /** Gives node its underlay addresses, on its end of the veth or, for the guest, on eth0 behind it. */
+    private void underlay(Node node, String veth) {
+        if (node.host instanceof KernelGuest guest) {
+            guest.attach(veth, node.underlay4, node.underlay6);
+            return;
+        }
+        node.ns.exec("ip", "addr", "add", node.underlay4 + "/24", "dev", veth).orFail("underlay IPv4");
+        node.ns.exec("ip", "addr", "add", node.underlay6 + "/64", "dev", veth, "nodad").orFail("underlay IPv6");
+        node.ns.exec("ip", "link", "set", veth, "up").orFail("veth up");
+    }
+
+    /** Deletes the namespaces the pair made (with their veth); the kernel guest stays for the next test. */
     @Override
     public void close() {
-        a.ns.close();
-        b.ns.close();
+        for (Node node : new Node[] {a, b}) {
+            if (node.host == node.ns) {
+                node.ns.close();
+            }
+        }
     }
 
     @Override

@@ -6,7 +6,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** A handshake started by either side, then pings over IPv4 and IPv6 inner addresses, for every pairing with jwg. */
+/**
+ * A handshake started by either side, then pings over IPv4 and IPv6 inner addresses, for every pairing with jwg and
+ * with the kernel's WireGuard.
+ */
 class PingIT {
     @BeforeAll
     static void tools() {
@@ -14,7 +17,7 @@ class PingIT {
     }
 
     @ParameterizedTest(name = "{0} initiates to {1}")
-    @MethodSource("jwg.interop.Pair#pairings")
+    @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void firstPacketFromAStartsTheHandshakeAndPingsFlowBothWays(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b)) {
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": IPv4 ping from a");
@@ -25,7 +28,7 @@ class PingIT {
     }
 
     @ParameterizedTest(name = "{0} and {1} over an IPv6 underlay")
-    @MethodSource("jwg.interop.Pair#pairings")
+    @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void peersReachEachOtherOverIpv6Underlay(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b, true, null)) {
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": ping over IPv6 transport");

@@ -16,7 +16,7 @@ class PresharedKeyIT {
     }
 
     @ParameterizedTest(name = "{0} initiates to {1}")
-    @MethodSource("jwg.interop.Pair#pairings")
+    @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void peersWithTheSamePresharedKeyHandshakeAndPing(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b, false, Node.genpsk())) {
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": no ping reply with the same preshared key on both sides");
@@ -26,11 +26,11 @@ class PresharedKeyIT {
     }
 
     @ParameterizedTest(name = "{0} initiates to {1}")
-    @MethodSource("jwg.interop.Pair#pairings")
+    @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void mismatchedPresharedKeysCompleteNoHandshakeUntilWgSetMakesThemEqual(Implementation a, Implementation b) {
         String psk = Node.genpsk();
         try (Pair p = Pair.of(a, b, false, psk)) {
-            p.b.wg("set", p.b.ifname, "peer", p.a.publicKey, "preshared-key", Node.keyFile(Node.genpsk()))
+            p.b.wg("set", p.b.ifname, "peer", p.a.publicKey, "preshared-key", p.b.host.keyFile(Node.genpsk()))
                     .orFail("wg set preshared-key on b");
 
             assertFalse(p.a.ping(p.b.inner4, 3), p + ": a ping from a got through although the preshared keys differ");
@@ -38,7 +38,7 @@ class PresharedKeyIT {
             assertEquals(0, p.a.latestHandshakeWith(p.b), p + ": a reports a handshake with mismatched preshared keys");
             assertEquals(0, p.b.latestHandshakeWith(p.a), p + ": b reports a handshake with mismatched preshared keys");
 
-            p.b.wg("set", p.b.ifname, "peer", p.a.publicKey, "preshared-key", Node.keyFile(psk))
+            p.b.wg("set", p.b.ifname, "peer", p.a.publicKey, "preshared-key", p.b.host.keyFile(psk))
                     .orFail("wg set preshared-key on b");
 
             assertTrue(p.a.awaitPing(p.b.inner4, 30), p + ": no ping reply within 30 s after b's preshared key was fixed");

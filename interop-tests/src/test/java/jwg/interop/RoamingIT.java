@@ -20,15 +20,15 @@ class RoamingIT {
     }
 
     @ParameterizedTest(name = "{0} moves, {1} follows")
-    @MethodSource("jwg.interop.Pair#pairings")
+    @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void aPeerThatChangesItsAddressIsFollowedToTheNewOne(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b)) {
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": no ping reply before the move");
             assertEquals(p.a.underlay4 + ":" + p.a.port, p.b.endpointOf(p.a), p + ": b's endpoint for a before the move");
 
-            p.a.ns.exec("ip", "addr", "add", NEW_UNDERLAY + "/24", "dev", p.a.veth).orFail("new address on a");
-            p.a.ns.exec("ip", "addr", "del", p.a.underlay4 + "/24", "dev", p.a.veth).orFail("old address off a");
-            String addresses = p.a.ns.exec("ip", "-4", "-o", "addr", "show", "dev", p.a.veth).out();
+            p.a.host.exec("ip", "addr", "add", NEW_UNDERLAY + "/24", "dev", p.a.veth).orFail("new address on a");
+            p.a.host.exec("ip", "addr", "del", p.a.underlay4 + "/24", "dev", p.a.veth).orFail("old address off a");
+            String addresses = p.a.host.exec("ip", "-o", "-f", "inet", "addr", "show", "dev", p.a.veth).out();
             assertTrue(addresses.contains(NEW_UNDERLAY) && !addresses.contains(p.a.underlay4 + "/"),
                     "a's underlay after the move: " + addresses);
 

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 /** Runs commands for the interop tests and captures what they print. */
 final class Shell {
@@ -23,9 +24,13 @@ final class Shell {
     private Shell() {}
 
     static Result run(List<String> command, int timeoutSeconds) {
+        return run(command, null, timeoutSeconds);
+    }
+
+    /** command with input on its standard input (null: /dev/null). */
+    static Result run(List<String> command, String input, int timeoutSeconds) {
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            Process p = startProcess(command, input);
             // Read in the background: a daemon started by the command may keep the pipe open after it exits.
             StringBuilder out = new StringBuilder();
             Thread reader = Thread.ofVirtual().start(() -> {
@@ -110,13 +115,36 @@ final class Shell {
 
     /** Starts command in the background, its output (stdout and stderr) collected for {@link Background#await}. */
     static Background start(List<String> command) {
+        return start(command, null, UnaryOperator.identity());
+    }
+
+    /**
+     * Starts command with input on its standard input (null: /dev/null); {@link Background#await} passes its result
+     * through decode (for commands whose exit status travels in their output).
+     */
+    static Background start(List<String> command, String input, UnaryOperator<Result> decode) {
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-            return new Background(p, command);
+            return new Background(startProcess(command, input), command, decode);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static Process startProcess(List<String> command, String input) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        if (input == null) {
+            return builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        }
+        Process p = builder.start();
+        // Written from another thread: a command that does not read its input must not block the caller.
+        Thread.ofVirtual().start(() -> {
+            try (var stdin = p.getOutputStream()) {
+                stdin.write(input.getBytes(StandardCharsets.UTF_8));
+            } catch (IOException ignored) {
+                // the command ended without reading it all
+            }
+        });
+        return p;
     }
 
     /** A command running in the background. Closing it kills it if it still runs. */
@@ -125,10 +153,12 @@ final class Shell {
         private final List<String> command;
         private final ByteArrayOutputStream out = new ByteArrayOutputStream();
         private final Thread reader;
+        private final UnaryOperator<Result> decode;
 
-        private Background(Process process, List<String> command) {
+        private Background(Process process, List<String> command, UnaryOperator<Result> decode) {
             this.process = process;
             this.command = command;
+            this.decode = decode;
             this.reader = Thread.ofVirtual().start(() -> {
                 try {
                     process.getInputStream().transferTo(out);
@@ -151,14 +181,15 @@ final class Shell {
                             + "\n" + out());
                 }
                 reader.join(1000);
-                return new Result(process.exitValue(), out());
+                return decode.apply(new Result(process.exitValue(), out()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return new Result(-1, "interrupted");
             }
         }
 
-        private String out() {
+        /** What the command has printed so far (stdout and stderr); it may still be running. */
+        String out() {
             synchronized (out) {
                 return out.toString(StandardCharsets.UTF_8);
             }

@@ -59,22 +59,17 @@ class WgQuickIT {
                     p.a.port));
             Path log = Implementation.logFile(p.b.ifname);
 
-            Shell.Result up = wgQuick(p.b, log, "up", conf);
+            Shell.Result up = p.b.wgQuick("up", conf.toString());
             assertEquals(0, up.exit(), p + ": wg-quick up exited " + up.exit() + ":\n" + Shell.tail(log));
             assertTrue(Files.exists(p.b.socket()), p + ": no UAPI socket after wg-quick up");
             assertTrue(p.b.ping(p.a.inner4, 3), p + ": no ping reply from a after wg-quick up on b");
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": no ping reply from b after wg-quick up on b");
 
-            Shell.Result down = wgQuick(p.b, log, "down", conf);
+            Shell.Result down = p.b.wgQuick("down", conf.toString());
             assertEquals(0, down.exit(), p + ": wg-quick down exited " + down.exit() + ":\n" + Shell.tail(log));
             assertTrue(Shell.eventually(10, () -> p.b.ns.pids().isEmpty()),
                     p + ": processes still running in b's namespace 10 s after wg-quick down: " + p.b.ns.pids());
             assertFalse(Files.exists(p.b.socket()), p + ": the UAPI socket is still there after wg-quick down");
         }
-    }
-
-    private static Shell.Result wgQuick(Node node, Path log, String action, Path conf) {
-        return node.ns.execLogged(log, 60, "env", "WG_QUICK_USERSPACE_IMPLEMENTATION=" + node.impl.command().get(0),
-                "LOG_LEVEL=verbose", "wg-quick", action, conf.toString());
     }
 }

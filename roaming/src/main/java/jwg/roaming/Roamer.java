@@ -121,8 +121,9 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         }
         String suspicion = suspicion(r, now);
         if (suspicion != null) {
-            if (now - r.noProbeBeforeNanos >= 0) {
-                if (r.resolving || now - r.resolvedNanos > SECOND) {
+            if (now - r.noProbeBeforeNanos >= 0 && !r.resolving) {
+                // One resolution at a time: while one is in flight, its completion starts the probe.
+                if (now - r.resolvedNanos > SECOND) {
                     resolve(r, suspicion, true);
                 } else {
                     probe(r, now, all(r), suspicion, false);
@@ -282,6 +283,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 r.confirmBackoffNanos = 0;
                 if (from.getAddress() instanceof Inet6Address) {
                     r.preferredHoldDownNanos = 0;
+                } else if (p.targets().stream().anyMatch(a -> a.getAddress() instanceof Inet6Address)) {
+                    // IPv6 had a head start and lost: do not try it alone again before a hold-down.
+                    r.preferredHoldDownNanos = Math.max(PREFERRED_HOLD_DOWN_MIN_NANOS, r.preferredHoldDownNanos);
+                    r.preferredHoldDownUntilNanos = now + r.preferredHoldDownNanos;
                 }
                 decide(r, "endpoint " + format(p.endpointBefore()) + " -> " + format(from) + " (" + p.trigger() + "; "
                         + rtts + ")");
@@ -293,10 +298,16 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     public void endpointRoamed(Key peer, InetSocketAddress from, InetSocketAddress to) {
         executor.execute(() -> {
             PeerRoam r = peers.get(peer);
-            if (r != null && r.probe == null) {
-                decide(r, "the peer roamed to us: endpoint " + format(from) + " -> " + format(to)
-                        + " (authenticated packets from it; kept)");
+            if (r == null) {
+                return;
             }
+            if (r.probe != null) {
+                // The peer answered on its own from a new address: the probe has nothing left to decide.
+                r.probe = null;
+                r.failedBackoffNanos = 0;
+            }
+            decide(r, "the peer roamed to us: endpoint " + format(from) + " -> " + format(to)
+                    + " (authenticated packets from it; kept)");
         });
     }
 

@@ -458,7 +458,7 @@ final class Device implements AutoCloseable {
         }
         log.verbose(peer + ": received handshake response");
         long rtt = peer.initiationRtt(from);
-        peer.receivedFrom(from);
+        peer.answeredFrom(from);
         peer.rxBytes.addAndGet(msg.length);
         peer.timers.anyAuthenticatedPacketTraversal();
         peer.timers.anyAuthenticatedPacketReceived();

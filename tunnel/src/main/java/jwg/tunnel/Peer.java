@@ -84,6 +84,12 @@ final class Peer {
         }
     }
 
+    /** A response to our own initiation: it moves the endpoint, but it is no sign of the peer roaming. */
+    void answeredFrom(InetSocketAddress address) {
+        lastReceivedNanos = System.nanoTime();
+        setEndpoint(address);
+    }
+
     long lastReceivedNanos() {
         return lastReceivedNanos;
     }
