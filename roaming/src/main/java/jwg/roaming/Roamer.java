@@ -355,11 +355,7 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     }
 
     static String format(InetSocketAddress a) {
-        if (a == null) {
-            return "(none)";
-        }
-        String host = a.getAddress().getHostAddress();
-        return a.getAddress() instanceof Inet6Address ? "[" + host + "]:" + a.getPort() : host + ":" + a.getPort();
+        return Addresses.format(a);
     }
 
     private static String name(Key peer) {
