@@ -355,13 +355,13 @@ final class Peer {
     void zeroKeyMaterial() {
         log().verbose(this + ": removing all keys, since we haven't received a new one in "
                 + 3 * REJECT_AFTER_TIME_NANOS / 1_000_000_000L + " seconds");
-        keypairs.clear().forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
+        releaseKeypairs();
         handshake.clear();
     }
 
     /** The device's private key changed: sessions under the old one must not be used to send. */
     void expireKeys() {
-        keypairs.clear().forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
+        releaseKeypairs();
         handshake.setLocalIdentity(device.identity());
         lastSentHandshakeNanos = System.nanoTime() - 2 * REKEY_TIMEOUT_NANOS;
     }
@@ -369,13 +369,14 @@ final class Peer {
     void remove() {
         removed = true;
         timers.stop();
-        zeroKeyMaterialQuietly();
+        releaseKeypairs();
+        handshake.clear();
         dropStaged();
     }
 
-    private void zeroKeyMaterialQuietly() {
+    /** Forgets every keypair and frees the receiver indices that named them. */
+    private void releaseKeypairs() {
         keypairs.clear().forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
-        handshake.clear();
     }
 
     boolean isRemoved() {
