@@ -7,15 +7,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A WireGuard implementation. Either a userspace one that follows wireguard-go's command line: {@code IMPL IFNAME}
  * creates the TUN device and /var/run/wireguard/IFNAME.sock, then returns 0 once both exist (jwg and wireguard-go are
- * the two built in; any other can be named in JWG_INTEROP_IMPL, "name=command"). Or the Linux kernel's own, which
- * has no command: {@link Node#up} makes its interface with ip link, and {@link Pair} puts it in a namespace or, where
- * this machine's kernel has no WireGuard, in a QEMU guest ({@link KernelGuest}).
+ * the two built in; {@link #subject} may be any other). Or the Linux kernel's own, which has no command:
+ * {@link Node#up} makes its interface with ip link, and {@link Pair} puts it in a namespace or, where this machine's
+ * kernel has no WireGuard, in a QEMU guest ({@link KernelGuest}).
  */
 record Implementation(String name, List<String> command) {
+    /** Names the implementation under test: "NAME=COMMAND [ARGS...]", or just a command (named after its file). */
+    static final String SUBJECT_VARIABLE = "JWG_INTEROP_IMPL";
+    private static final Pattern NAMED = Pattern.compile("([A-Za-z0-9._-]+)=(.+)");
+
     static Path logFile(String ifname) {
         Path dir = Path.of("target", "interop-logs").toAbsolutePath();
         try {
@@ -33,6 +39,22 @@ record Implementation(String name, List<String> command) {
 
     static Implementation wireguardGo() {
         return new Implementation("wireguard-go", List.of("wireguard-go"));
+    }
+
+    /**
+     * The implementation under test, which the peer scenarios pair with wireguard-go, the kernel and itself: the one
+     * that {@value #SUBJECT_VARIABLE} names (interop-tests/run sets it), jwg if it names none.
+     */
+    static Implementation subject() {
+        String spec = System.getenv(SUBJECT_VARIABLE);
+        if (spec == null || spec.isBlank()) {
+            return jwg();
+        }
+        Matcher named = NAMED.matcher(spec.trim());
+        String command = named.matches() ? named.group(2) : spec.trim();
+        List<String> words = List.of(command.split("\\s+"));
+        String name = named.matches() ? named.group(1) : Path.of(words.get(0)).getFileName().toString();
+        return new Implementation(name, words);
     }
 
     static Implementation kernel() {

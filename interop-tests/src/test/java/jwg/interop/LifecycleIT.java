@@ -7,14 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * jwg's process contract, which is wireguard-go's (xplatform "Interface" section): {@code jwg IFNAME} returns 0 once
+ * The process contract of wireguard-go (xplatform "Interface" section), jwg's too: {@code IMPL IFNAME} returns 0 once
  * the TUN device and the UAPI socket exist, 1 with a message if setup fails; the daemon exits on SIGTERM, when its
- * interface is deleted and when its socket file is deleted. jwg only: no peer is involved.
+ * interface is deleted and when its socket file is deleted. No peer is involved. The first five run for the
+ * implementation under test with wireguard-go as the control; the rest, details of jwg's own, for jwg only.
  */
 class LifecycleIT {
     private static final Implementation JWG = Implementation.jwg();
@@ -24,43 +27,66 @@ class LifecycleIT {
         Environment.requireWireGuard();
     }
 
-    @Test
-    void startReturnsZeroOnlyOnceTheTunDeviceAndTheSocketExist() {
-        try (Pair p = Pair.hosts(JWG, JWG)) {
-            Shell.Result start = JWG.launch(p.a.ns, p.a.ifname);
+    @Tag(MatrixReport.TAG)
+    @DisplayName("start: IMPL IFNAME returns 0 once the TUN device and the socket exist")
+    @ParameterizedTest(name = "{0} alone")
+    @MethodSource("jwg.interop.Pair#alone")
+    void startReturnsZeroOnlyOnceTheTunDeviceAndTheSocketExist(Implementation impl) {
+        try (Pair p = Pair.hosts(impl, impl)) {
+            Shell.Result start = impl.launch(p.a.ns, p.a.ifname);
             boolean tun = p.a.ns.exec("ip", "link", "show", "dev", p.a.ifname).exit() == 0;
             boolean socket = Files.exists(p.a.socket());
 
-            assertEquals(0, start.exit(), "jwg " + p.a.ifname + " exited " + start.exit() + ": " + start.out());
-            assertTrue(tun, "jwg returned 0 but the TUN device " + p.a.ifname + " did not exist yet");
-            assertTrue(socket, "jwg returned 0 but " + p.a.socket() + " did not exist yet");
-            assertTrue(p.a.alive(), "wg show " + p.a.ifname + " fails right after jwg returned");
+            assertEquals(0, start.exit(), impl + " " + p.a.ifname + " exited " + start.exit() + ": " + start.out());
+            assertTrue(tun, impl + " returned 0 but the TUN device " + p.a.ifname + " did not exist yet");
+            assertTrue(socket, impl + " returned 0 but " + p.a.socket() + " did not exist yet");
+            assertTrue(p.a.alive(), "wg show " + p.a.ifname + " fails right after " + impl + " returned");
             assertEquals(1, p.a.ns.pids().size(), "processes in the namespace (the daemon only): " + p.a.ns.pids());
         }
     }
 
-    @Test
-    void theDaemonExitsWhenItsInterfaceIsDeleted() {
-        try (Pair p = Pair.hosts(JWG, JWG)) {
+    @Tag(MatrixReport.TAG)
+    @DisplayName("exit: the daemon exits when its interface is deleted")
+    @ParameterizedTest(name = "{0} alone")
+    @MethodSource("jwg.interop.Pair#alone")
+    void theDaemonExitsWhenItsInterfaceIsDeleted(Implementation impl) {
+        try (Pair p = Pair.hosts(impl, impl)) {
             p.a.up();
             p.a.ns.exec("ip", "link", "del", "dev", p.a.ifname).orFail("ip link del");
             assertGone(p.a, "its interface was deleted");
         }
     }
 
-    @Test
-    void theDaemonExitsWhenItsSocketFileIsDeleted() throws Exception {
-        try (Pair p = Pair.hosts(JWG, JWG)) {
+    @Tag(MatrixReport.TAG)
+    @DisplayName("exit: the daemon exits when its socket file is deleted")
+    @ParameterizedTest(name = "{0} alone")
+    @MethodSource("jwg.interop.Pair#alone")
+    void theDaemonExitsWhenItsSocketFileIsDeleted(Implementation impl) throws Exception {
+        try (Pair p = Pair.hosts(impl, impl)) {
             p.a.up();
             Files.delete(p.a.socket());
             assertGone(p.a, "its socket file was deleted");
         }
     }
 
-    @ParameterizedTest(name = "SIG{0}")
-    @ValueSource(strings = {"TERM", "INT"})
-    void theDaemonExitsOnSigtermAndSigint(String signal) {
-        try (Pair p = Pair.hosts(JWG, JWG)) {
+    @Tag(MatrixReport.TAG)
+    @DisplayName("exit: the daemon exits on SIGTERM")
+    @ParameterizedTest(name = "{0} alone")
+    @MethodSource("jwg.interop.Pair#alone")
+    void theDaemonExitsOnSigterm(Implementation impl) {
+        exitsOn(impl, "TERM");
+    }
+
+    @Tag(MatrixReport.TAG)
+    @DisplayName("exit: the daemon exits on SIGINT")
+    @ParameterizedTest(name = "{0} alone")
+    @MethodSource("jwg.interop.Pair#alone")
+    void theDaemonExitsOnSigint(Implementation impl) {
+        exitsOn(impl, "INT");
+    }
+
+    private static void exitsOn(Implementation impl, String signal) {
+        try (Pair p = Pair.hosts(impl, impl)) {
             p.a.up();
             List<Long> pids = p.a.ns.pids();
             assertEquals(1, pids.size(), "processes in the namespace (the daemon only): " + pids);

@@ -1,5 +1,6 @@
 package jwg.interop;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
@@ -21,27 +22,42 @@ final class Pair implements AutoCloseable {
     }
 
     /**
-     * The pairings (a, b) every peer scenario runs for: jwg with wireguard-go in both orders, and jwg with itself.
+     * The pairings (a, b) every peer scenario runs for: the implementation under test ({@link Implementation#subject},
+     * jwg unless told otherwise) with wireguard-go in both orders, and with itself.
      * For {@code @MethodSource("jwg.interop.Pair#pairings")}.
      */
     static Stream<Arguments> pairings() {
-        return Stream.of(
-                Arguments.of(Implementation.jwg(), Implementation.wireguardGo()),
-                Arguments.of(Implementation.wireguardGo(), Implementation.jwg()),
-                Arguments.of(Implementation.jwg(), Implementation.jwg()));
+        Implementation subject = Implementation.subject();
+        Implementation wireguardGo = Implementation.wireguardGo();
+        return distinct(new Implementation[][] {{subject, wireguardGo}, {wireguardGo, subject}, {subject, subject}});
     }
 
     /**
-     * The pairings with the Linux kernel's WireGuard: jwg, and wireguard-go as the control that proves the harness,
-     * each on either side. For {@code @MethodSource("jwg.interop.Pair#kernelPairings")}.
+     * The pairings with the Linux kernel's WireGuard: the implementation under test on either side, then
+     * wireguard-go on either side as the control that proves the harness. For
+     * {@code @MethodSource("jwg.interop.Pair#kernelPairings")}.
      */
     static Stream<Arguments> kernelPairings() {
+        Implementation subject = Implementation.subject();
+        Implementation wireguardGo = Implementation.wireguardGo();
         Implementation kernel = Implementation.kernel();
-        return Stream.of(
-                Arguments.of(Implementation.jwg(), kernel),
-                Arguments.of(kernel, Implementation.jwg()),
-                Arguments.of(Implementation.wireguardGo(), kernel),
-                Arguments.of(kernel, Implementation.wireguardGo()));
+        return distinct(new Implementation[][] {
+                {subject, kernel}, {kernel, subject}, {wireguardGo, kernel}, {kernel, wireguardGo}});
+    }
+
+    /** The implementation under test alone, then wireguard-go as the control: for scenarios without a peer. */
+    static Stream<Arguments> alone() {
+        return Stream.of(Implementation.subject(), Implementation.wireguardGo()).distinct().map(Arguments::of);
+    }
+
+    /** The kernel pairings where the kernel is b (the side a scenario acts on), for scenarios only a namespace can drive. */
+    static Stream<Arguments> kernelAsB() {
+        return kernelPairings().filter(args -> ((Implementation) args.get()[1]).isKernel());
+    }
+
+    /** Each pairing once: with wireguard-go under test, "it and wireguard-go" is "it and itself". */
+    private static Stream<Arguments> distinct(Implementation[][] pairs) {
+        return Stream.of(pairs).map(List::of).distinct().map(p -> Arguments.of(p.get(0), p.get(1)));
     }
 
     static Pair of(Implementation implA, Implementation implB) {

@@ -3,6 +3,8 @@ package jwg.interop;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -16,7 +18,9 @@ class PingIT {
         Environment.requireWireGuard();
     }
 
-    @ParameterizedTest(name = "{0} initiates to {1}")
+    @Tag(MatrixReport.TAG)
+    @DisplayName("ping IPv4 and IPv6 inner addresses, a initiates")
+    @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void firstPacketFromAStartsTheHandshakeAndPingsFlowBothWays(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b)) {
@@ -27,7 +31,9 @@ class PingIT {
         }
     }
 
-    @ParameterizedTest(name = "{0} and {1} over an IPv6 underlay")
+    @Tag(MatrixReport.TAG)
+    @DisplayName("IPv6 underlay (outer)")
+    @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void peersReachEachOtherOverIpv6Underlay(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b, true, null)) {

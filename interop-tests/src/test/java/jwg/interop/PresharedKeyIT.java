@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -15,7 +17,9 @@ class PresharedKeyIT {
         Environment.requireWireGuard();
     }
 
-    @ParameterizedTest(name = "{0} initiates to {1}")
+    @Tag(MatrixReport.TAG)
+    @DisplayName("preshared key, a initiates")
+    @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void peersWithTheSamePresharedKeyHandshakeAndPing(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b, false, Node.genpsk())) {
@@ -25,7 +29,9 @@ class PresharedKeyIT {
         }
     }
 
-    @ParameterizedTest(name = "{0} initiates to {1}")
+    @Tag(MatrixReport.TAG)
+    @DisplayName("mismatched preshared keys: no session until made equal")
+    @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void mismatchedPresharedKeysCompleteNoHandshakeUntilWgSetMakesThemEqual(Implementation a, Implementation b) {
         String psk = Node.genpsk();

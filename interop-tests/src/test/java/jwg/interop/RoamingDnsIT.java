@@ -16,16 +16,20 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Roaming that follows DNS and reachability (issue 4), end to end: jwg (a) follows the host name peer.test of its peer
- * wireguard-go (b), which a real DNS server (dnsmasq in a third namespace, {@link DnsServer}) resolves, while
- * {@link ContinuousPing} sends through the tunnel every 100 ms. Host names reach jwg as a user gives them: through
- * {@code jwg roam IF PUBKEY HOST:PORT}, through the config file named by JWG_CONFIG, and through the default
- * /etc/wireguard/IF.conf (the last two brought up by the stock wg-quick).
+ * b, wireguard-go or (scenarios 1, 2, 3 and 6b) the kernel's WireGuard, which a real DNS server (dnsmasq in a third
+ * namespace, {@link DnsServer}) resolves, while {@link ContinuousPing} sends through the tunnel every 100 ms. Host
+ * names reach jwg as a user gives them: through {@code jwg roam IF PUBKEY HOST:PORT}, through the config file named
+ * by JWG_CONFIG, and through the default /etc/wireguard/IF.conf (the last two brought up by the stock wg-quick).
  *
  * <p>Each test asserts the outcome (where the endpoint ends up, how many times it changed according to the decisions
  * jwg logs at info level, traffic flowing again) and records the recovery time in target/roaming-recovery.txt:
@@ -38,6 +42,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class RoamingDnsIT {
+    /** The scenarios' tag: jwg's own roaming, which interop-tests/run adds to the matrix when it tests jwg. */
+    static final String TAG = "roaming";
     private static final String HOST = "peer.test";
     private static final Pattern ENDPOINT_CHANGE = Pattern.compile("endpoint (\\S+) -> (\\S+)");
     private static final Path RESULTS = Path.of("target", "roaming-recovery.txt").toAbsolutePath();
@@ -54,9 +60,12 @@ class RoamingDnsIT {
     }
 
     /** 1. b moves to a new IPv4 address, DNS has it first, then the old address dies: a follows the name to it. */
-    @Test
-    void thePeerMovesAndDnsHasItsNewAddress() {
-        try (Roam r = Roam.create(2, "10.99.0.2")) {
+    @Tag(TAG)
+    @DisplayName("roaming 1: b moves, DNS has its new address first")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("movingPeers")
+    void thePeerMovesAndDnsHasItsNewAddress(Implementation peer) {
+        try (Roam r = Roam.create(peer, 2, "10.99.0.2")) {
             r.a.behindStatefulFirewall();
             r.startB();
             r.startAWithRoamCommand("10.99.0.2");
@@ -85,9 +94,12 @@ class RoamingDnsIT {
      * 2. b has A and AAAA records; a prefers IPv6. IPv6 is blackholed: a falls back to IPv4. IPv6 returns: a moves
      * back once IPv6 answers again (after its hold-down, 30 s at least), exactly once.
      */
-    @Test
-    void ipv6BlackholedFallsBackToIpv4AndReturnsOnceHealthy() {
-        try (Roam r = Roam.create(2, "fd99::2", "10.99.0.2")) {
+    @Tag(TAG)
+    @DisplayName("roaming 2: IPv6 blackholed, a falls back to IPv4 and returns once healthy")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("movingPeers")
+    void ipv6BlackholedFallsBackToIpv4AndReturnsOnceHealthy(Implementation peer) {
+        try (Roam r = Roam.create(peer, 2, "fd99::2", "10.99.0.2")) {
             r.startB();
             int start = r.decisions().size();
             r.startAWithRoamCommand("10.99.0.2");
@@ -102,8 +114,7 @@ class RoamingDnsIT {
                 r.flowing(ping);
                 int mark = r.decisions().size();
                 long dead = System.currentTimeMillis();
-                r.b.ns.exec("ip6tables", "-A", "INPUT", "-p", "udp", "--dport", "51821", "-j", "DROP")
-                        .orFail("blackhole IPv6");
+                r.blackholeIpv6("-A");
                 double fallback = r.awaitRecovery(ping, dead, 60);
                 assertTrue(Shell.eventually(10, () -> "10.99.0.2:51821".equals(r.endpoint())),
                         "a's endpoint after the IPv6 blackhole: " + r.endpoint() + "\n" + r.decisionsText(mark));
@@ -113,8 +124,7 @@ class RoamingDnsIT {
 
                 int backMark = r.decisions().size();
                 long healed = System.currentTimeMillis();
-                r.b.ns.exec("ip6tables", "-D", "INPUT", "-p", "udp", "--dport", "51821", "-j", "DROP")
-                        .orFail("IPv6 back");
+                r.blackholeIpv6("-D");
                 assertTrue(Shell.eventually(120, () -> "[fd99::2]:51821".equals(r.endpoint())),
                         "a did not move back to IPv6 within 120 s of its return:\n" + r.decisionsText(mark));
                 double back = (System.currentTimeMillis() - healed) / 1e3;
@@ -137,13 +147,16 @@ class RoamingDnsIT {
     }
 
     /** 3. b has three A records; the address a uses dies: a moves to one of the two that live. */
-    @Test
-    void theCurrentOfSeveralAddressesDiesAndALiveOneIsUsed(@org.junit.jupiter.api.io.TempDir Path dir)
-            throws IOException {
+    @Tag(TAG)
+    @DisplayName("roaming 3: one of b's three A records dies, a moves to a live one")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("movingPeers")
+    void theCurrentOfSeveralAddressesDiesAndALiveOneIsUsed(Implementation peer,
+            @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
         List<String> addresses = List.of("10.99.0.2", "10.99.0.22", "10.99.0.32");
-        try (Roam r = Roam.create(2, addresses.toArray(String[]::new))) {
+        try (Roam r = Roam.create(peer, 2, addresses.toArray(String[]::new))) {
             for (String extra : addresses.subList(1, addresses.size())) {
-                r.b.ns.exec("ip", "addr", "add", extra + "/24", "dev", r.b.veth).orFail("b's address " + extra);
+                r.b.host.exec("ip", "addr", "add", extra + "/24", "dev", r.b.veth).orFail("b's address " + extra);
             }
             r.a.behindStatefulFirewall();
             r.startB();
@@ -159,7 +172,7 @@ class RoamingDnsIT {
                 r.flowing(ping);
                 int mark = r.decisions().size();
                 long dead = System.currentTimeMillis();
-                r.b.ns.exec("ip", "addr", "del", currentAddress + "/24", "dev", r.b.veth).orFail("kill " + current);
+                r.b.host.exec("ip", "addr", "del", currentAddress + "/24", "dev", r.b.veth).orFail("kill " + current);
                 double recovery = r.awaitRecovery(ping, dead, 60);
                 sleep(3000);
 
@@ -178,9 +191,12 @@ class RoamingDnsIT {
      * 4. The DNS server stops: nothing changes while the path works. Later b moves and DNS comes back with the new
      * address: a picks the move up.
      */
-    @Test
-    void aDnsOutageChangesNothingAndALaterMoveIsPickedUp() {
-        try (Roam r = Roam.create(2, "10.99.0.2")) {
+    @Tag(TAG)
+    @DisplayName("roaming 4: DNS down, nothing changes; a later move is picked up")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void aDnsOutageChangesNothingAndALaterMoveIsPickedUp(Implementation peer) {
+        try (Roam r = Roam.create(peer, 2, "10.99.0.2")) {
             r.a.behindStatefulFirewall();
             r.startB();
             // The default place of the config: /etc/wireguard/IF.conf, here the namespace's own (ip netns exec).
@@ -222,9 +238,12 @@ class RoamingDnsIT {
      * back-off, one resolution at a time (each fails only after jwg's 2 s query timeout, so at most one A and one AAAA
      * query per 2 s reach the server); once DNS returns with b's new address, a picks the move up.
      */
-    @Test
-    void aMoveDuringADnsOutageIsPickedUpWhenDnsReturns() {
-        try (Roam r = Roam.create(2, "10.99.0.2")) {
+    @Tag(TAG)
+    @DisplayName("roaming 4b: b moves while DNS is down, picked up when it returns")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void aMoveDuringADnsOutageIsPickedUpWhenDnsReturns(Implementation peer) {
+        try (Roam r = Roam.create(peer, 2, "10.99.0.2")) {
             r.a.behindStatefulFirewall();
             r.startB();
             r.startAWithRoamCommand("10.99.0.2");
@@ -263,10 +282,13 @@ class RoamingDnsIT {
     }
 
     /** 5. Two healthy paths (IPv4 and IPv6) for minutes: no endpoint change, DNS queried about once per TTL. */
-    @Test
-    void twoHealthyPathsNeverFlapAndDnsIsQueriedPerTtl() {
+    @Tag(TAG)
+    @DisplayName("roaming 5: two healthy paths never flap, DNS asked once per TTL")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void twoHealthyPathsNeverFlapAndDnsIsQueriedPerTtl(Implementation peer) {
         int ttl = 10;
-        try (Roam r = Roam.create(ttl, "fd99::2", "10.99.0.2")) {
+        try (Roam r = Roam.create(peer, ttl, "fd99::2", "10.99.0.2")) {
             r.startB();
             r.startAWithRoamCommand("10.99.0.2");
             assertTrue(Shell.eventually(30, () -> "[fd99::2]:51821".equals(r.endpoint())
@@ -304,27 +326,39 @@ class RoamingDnsIT {
      * 6. b roams to a on its own: its address changes and it keeps sending. a follows (built-in roaming), and roaming
      * keeps it there although DNS still names the old address.
      */
-    @Test
-    void aPeerThatRoamsToUsIsFollowedAndNotUndone() {
-        peerRoamsToUs(false);
+    @Tag(TAG)
+    @DisplayName("roaming 6: b roams to a, a follows and keeps it")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void aPeerThatRoamsToUsIsFollowedAndNotUndone(Implementation peer) throws Exception {
+        peerRoamsToUs(peer, false);
     }
 
     /**
      * 6b. As 6, with traffic both ways: a, sending to b's dead address, probes it meanwhile; b's roaming must win all
      * the same, and be logged as a decision like any other endpoint change.
      */
-    @Test
-    void aPeerThatRoamsToUsWhileWeProbeIsFollowedAndLogged() {
-        peerRoamsToUs(true);
+    @Tag(TAG)
+    @DisplayName("roaming 6b: b roams to a while a probes, a follows and logs it")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("movingPeers")
+    void aPeerThatRoamsToUsWhileWeProbeIsFollowedAndLogged(Implementation peer) throws Exception {
+        peerRoamsToUs(peer, true);
     }
 
-    private void peerRoamsToUs(boolean aSendsToo) {
-        try (Roam r = Roam.create(2, "10.99.0.2")) {
+    /**
+     * Traffic from b keeps it sending to a after it moved; it is what the recovery is measured on where b is a
+     * namespace. The guest's busybox ping prints no timestamps: with the kernel, a's own ping is the measure.
+     */
+    private void peerRoamsToUs(Implementation peer, boolean aSendsToo) throws Exception {
+        try (Roam r = Roam.create(peer, 2, "10.99.0.2")) {
             r.startB();
             r.startAWithRoamCommand("10.99.0.2");
 
-            try (ContinuousPing ping = new ContinuousPing(r.b.ns, r.a.inner4);
+            try (AutoCloseable fromB = r.b.host instanceof Netns ns ? new ContinuousPing(ns, r.a.inner4)
+                        : r.b.host.spawnSh("exec ping -i 0.1 " + r.a.inner4);
                     ContinuousPing fromA = aSendsToo ? new ContinuousPing(r.a.ns, r.b.inner4) : null) {
+                ContinuousPing ping = fromB instanceof ContinuousPing c ? c : fromA;
                 r.flowing(ping);
                 int mark = r.decisions().size();
                 long dead = r.moveB("10.99.0.2", "10.99.0.12");
@@ -346,9 +380,19 @@ class RoamingDnsIT {
                         + "10.99.0.12:51821"), "no decision that the peer roamed:\n" + r.decisionsText(mark));
                 r.record(aSendsToo ? "6b peer roams, both send" : "6 peer roams to us", recovery,
                         ping.longestGap(dead - 1000, System.currentTimeMillis()),
-                        "ping from b" + (aSendsToo ? " and a" : "") + "; kept 15 s while DNS named the old address");
+                        "ping from b" + (aSendsToo ? " and a" : "") + (ping == fromA ? ", measured on a's" : "")
+                                + "; kept 15 s while DNS named the old address");
             }
         }
+    }
+
+    /** The peers that move in the scenarios that run with either: wireguard-go, and the kernel's WireGuard. */
+    static Stream<Implementation> movingPeers() {
+        return Stream.of(Implementation.wireguardGo(), Implementation.kernel());
+    }
+
+    static Stream<Implementation> wireguardGo() {
+        return Stream.of(Implementation.wireguardGo());
     }
 
     private static void sleep(long millis) {
@@ -382,9 +426,15 @@ class RoamingDnsIT {
             }
         }
 
-        /** Namespaces jwgrNa, jwgrNb and jwgrNad (DNS), with peer.test served with ttl; nothing started but DNS. */
-        static Roam create(int ttl, String... addresses) {
-            Pair pair = Pair.hosts("r", Implementation.jwg(), Implementation.wireguardGo());
+        /**
+         * Namespaces jwgrNa, jwgrNb (or the kernel guest for b) and jwgrNad (DNS), with peer.test served with ttl;
+         * nothing started but DNS.
+         */
+        static Roam create(Implementation peer, int ttl, String... addresses) {
+            if (peer.isKernel()) {
+                Environment.requireKernelPeer();
+            }
+            Pair pair = Pair.hosts("r", Implementation.jwg(), peer);
             DnsServer dns = null;
             try {
                 dns = new DnsServer(pair.a.ns, ttl);
@@ -400,7 +450,7 @@ class RoamingDnsIT {
             }
         }
 
-        /** wireguard-go on b, with a as its peer at a's address. */
+        /** b's implementation, with a as its peer at a's address. */
         void startB() {
             b.up();
             b.addPeer(a, false, null);
@@ -456,10 +506,22 @@ class RoamingDnsIT {
 
         /** b's address from moves to to: the new one is added, then the old one deleted; returns when it died. */
         long moveB(String from, String to) {
-            b.ns.exec("ip", "addr", "add", to + "/24", "dev", b.veth).orFail("b's new address");
+            b.host.exec("ip", "addr", "add", to + "/24", "dev", b.veth).orFail("b's new address");
             long dead = System.currentTimeMillis();
-            b.ns.exec("ip", "addr", "del", from + "/24", "dev", b.veth).orFail("b's old address away");
+            b.host.exec("ip", "addr", "del", from + "/24", "dev", b.veth).orFail("b's old address away");
             return dead;
+        }
+
+        /**
+         * Drops (action "-A") or lets through again ("-D") WireGuard over IPv6 between a and b: what reaches b's port
+         * in b's namespace, or, for the kernel guest, which has no ip6tables, what comes from it into a's.
+         */
+        void blackholeIpv6(String action) {
+            Shell.Result r = b.host instanceof Netns
+                    ? b.ns.exec("ip6tables", action, "INPUT", "-p", "udp", "--dport", "51821", "-j", "DROP")
+                    : a.ns.exec("ip6tables", action, "INPUT", "-s", b.underlay6, "-p", "udp", "--sport", "51821",
+                            "-j", "DROP");
+            r.orFail("ip6tables " + action + " (IPv6 blackhole)");
         }
 
         /** Waits until ping gets replies. */
@@ -557,7 +619,8 @@ class RoamingDnsIT {
 
         /** Prints and appends to target/roaming-recovery.txt one scenario's figures (recovery NaN: not one). */
         void record(String scenario, double recovery, double longestGap, String note) {
-            String line = String.format(Locale.ROOT, "%-28s recovery %s  longest gap between replies %.2f s  (%s)",
+            scenario += " (" + b.impl.name() + ")";
+            String line = String.format(Locale.ROOT, "%-40s recovery %s  longest gap between replies %.2f s  (%s)",
                     scenario, Double.isNaN(recovery) ? "  -   " : String.format(Locale.ROOT, "%.2f s", recovery),
                     longestGap, note);
             System.out.println("RoamingDnsIT: " + line);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -19,7 +21,9 @@ class RoamingIT {
         Environment.requireWireGuard();
     }
 
-    @ParameterizedTest(name = "{0} moves, {1} follows")
+    @Tag(MatrixReport.TAG)
+    @DisplayName("built-in roaming: a's underlay address changes, b follows")
+    @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void aPeerThatChangesItsAddressIsFollowedToTheNewOne(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b)) {

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -25,7 +27,9 @@ class TransferCountersIT {
         Environment.requireWireGuard();
     }
 
-    @ParameterizedTest(name = "{0} initiates to {1}")
+    @Tag(MatrixReport.TAG)
+    @DisplayName("transfer counters: each side counts what the other sent")
+    @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void bothSidesCountEveryMessageOfAHandshakeAndAPingEachWay(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b)) {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -23,7 +25,9 @@ class TransferIT {
         Environment.requireTool("ncat");
     }
 
-    @ParameterizedTest(name = "{0} sends to {1}")
+    @Tag(MatrixReport.TAG)
+    @DisplayName("TCP transfer a to b, every byte checked")
+    @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
     void megabytesOfRandomDataCrossTheTunnelByteForByte(Implementation a, Implementation b) {
         try (Pair p = Pair.of(a, b);

@@ -65,6 +65,7 @@ final class Daemon {
         Log log = new Log(Log.levelOf(System.getenv("LOG_LEVEL")), ifname, System.err);
         NettyLog.routeTo(log);
         CountDownLatch done = new CountDownLatch(1);
+        Posix.exitOnInterrupt();
         // Registered before anything exists, so a signal during setup still removes what setup made.
         AtomicReference<Device> device = new AtomicReference<>();
         AtomicReference<UapiServer> uapiServer = new AtomicReference<>();

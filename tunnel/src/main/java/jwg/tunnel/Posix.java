@@ -25,9 +25,23 @@ final class Posix {
 
     private static native String strerror(int errnum);
 
+    private static native long signal(int signum, long handler);
+
     /** Leaves the parent's session, so the terminal's hang-up and Ctrl-C no longer reach the daemon. */
     static void detachFromTerminal() {
         setsid();
+    }
+
+    /**
+     * Makes SIGINT end the daemon through its shutdown hooks, as SIGTERM does, even if it was started with SIGINT
+     * ignored: a non-interactive shell ignores it for every command it starts with {@code &}, and the JVM leaves a
+     * signal alone that it finds ignored. wireguard-go (Go's signal.Notify) takes it back the same way.
+     */
+    static void exitOnInterrupt() {
+        final int sigint = 2;
+        final long sigDfl = 0;
+        signal(sigint, sigDfl);
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> System.exit(128 + sigint));
     }
 
     /** Sets the process umask and returns the previous one. */
