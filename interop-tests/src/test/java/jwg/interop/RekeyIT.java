@@ -20,7 +20,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * they run at the same time, each in namespaces of its own; those with the kernel take turns, as its guest is one
  * host that a pair resets.
  */
-@Execution(ExecutionMode.CONCURRENT)
 class RekeyIT {
     private static final int REKEY_AFTER_TIME = 120;
     private static final int PINGS = 130;
@@ -35,6 +34,7 @@ class RekeyIT {
     @DisplayName("rekey after REKEY_AFTER_TIME: a initiates again at 120 s, pings carry on")
     @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
+    @Execution(ExecutionMode.CONCURRENT)   // the pairings side by side; the class still runs alone
     void theInitiatorRekeysAfter120SecondsWithoutInterruptingTraffic(Implementation a, Implementation b) {
         boolean guest = a.isKernel() || b.isKernel();
         if (guest) {
