@@ -1,0 +1,70 @@
+package jwg.bench;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One JSON object, written in the order its fields were put: how every tool of the harness reports its figures to
+ * bench/compare, one object on standard output. Values are numbers, strings, booleans, lists of numbers, or
+ * nested objects.
+ */
+final class Json {
+    private final Map<String, Object> fields = new LinkedHashMap<>();
+
+    Json put(String name, Object value) {
+        fields.put(name, value);
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        write(fields, sb);
+        return sb.toString();
+    }
+
+    private static void write(Object v, StringBuilder sb) {
+        switch (v) {
+            case null -> sb.append("null");
+            case Json j -> write(j.fields, sb);
+            case Map<?, ?> m -> {
+                sb.append('{');
+                String sep = "";
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    sb.append(sep);
+                    write(e.getKey().toString(), sb);
+                    sb.append(':');
+                    write(e.getValue(), sb);
+                    sep = ",";
+                }
+                sb.append('}');
+            }
+            case List<?> l -> {
+                sb.append('[');
+                for (int i = 0; i < l.size(); i++) {
+                    sb.append(i == 0 ? "" : ",");
+                    write(l.get(i), sb);
+                }
+                sb.append(']');
+            }
+            case Double d -> sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null");
+            case Number n -> sb.append(n);
+            case Boolean b -> sb.append(b);
+            default -> {
+                sb.append('"');
+                for (char c : v.toString().toCharArray()) {
+                    if (c == '"' || c == '\\') {
+                        sb.append('\\').append(c);
+                    } else if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+                sb.append('"');
+            }
+        }
+    }
+}
