@@ -46,9 +46,9 @@ DEFINITIONS = """\
   1 s unrecorded, then {lat_s} s recorded; round trips in an HdrHistogram (3 significant digits). Measured after the
   TCP and UDP runs, in the steady state (a freshly started jwg has far worse tails for its first ~10 s, while the JIT
   compiles its packet path). Both ends are Java processes on the same 2 cores as the daemons.
-- **TCP**: after an unmeasured {tcp_warm_s} s transfer a → b (jwg's first seconds of traffic go to the JIT compiling its
-  packet path; results.json keeps it as `x_tcp_from_cold_mbit`), `iperf3 -t {tcp_s}`, `-P 1` and `-P 4`, from a
-  (client) to b and back (`-R`); received throughput.
+- **TCP**: after an unmeasured {tcp_warm_s} s transfer a → b (jwg's first seconds of traffic go to the JIT compiling
+  its packet path; results.json keeps it as `x_tcp_from_cold_mbit`), `iperf3 -t {tcp_s}`, `-P 1` and `-P 4`, from
+  a (client) to b and back (`-R`); received throughput.
 - **UDP packets/s**: `iperf3 -u -l {payload}` a → b, {udp_s} s per trial: first unlimited, then {udp_steps} steps of
   bisection between 0 and the unlimited send rate, the first probe at the rate b received while flooded (and up to 4
   more halvings if none passed); a rate passes with loss ≤ {loss} % (iperf3's count at b). The figure is the received
@@ -61,6 +61,9 @@ DEFINITIONS = """\
 - **mac1-invalid dropped/s**: `BadMac1Flood` sends the same initiations with a bit of mac1 flipped, as fast as one
   thread can, for {mac1_s} s; figure = (sent − b's UDP receive-buffer drops − input backlog drops) / duration: the
   datagrams b's daemon took off its socket and dropped (at the mac1 check, or when its handshake queue was full).
+  The flooder shares the 2 cores with the daemon: its send rate is in results.json (`x_mac1_sent_per_s`); it
+  always exceeded what the daemon took in (receive-buffer drops > 0), and b's UDP `InDatagrams` agrees
+  (`x_mac1_in_datagrams_per_s`).
 - **CPU per GB**: utime + stime of both daemons (`/proc/PID/stat`) over the 1-stream a → b run, over the GB iperf3
   received.
 - **RSS**: `VmRSS` of the daemon processes: idle 1 s after the first handshake; peak sampled every 250 ms during the
@@ -114,9 +117,13 @@ def tool_outputs(raw):
         if m:
             with open(path) as f:
                 try:
-                    out.setdefault(m.group(1), {}).setdefault(m.group(2), {})[m.group(3)] = json.load(f)
+                    data = json.load(f)
                 except json.JSONDecodeError:
-                    pass
+                    continue
+            if isinstance(data, dict) and "intervals" in data:
+                # iperf3's output: its per-second intervals are most of its size and none of the figures.
+                data = {"start": data.get("start"), "end": data.get("end")}
+            out.setdefault(m.group(1), {}).setdefault(m.group(2), {})[m.group(3)] = data
     return out
 
 
@@ -124,8 +131,8 @@ def noise_marks(raw):
     marks = {}
     for label, wall, cpu, ours, load in read_tsv(os.path.join(raw, "noise.tsv")):
         jiffies = [int(x) for x in cpu.split()]
-        marks[label] = {"wall_s": int(wall) / 1e9, "cpu": jiffies, "ours_s": int(ours) / 1e9 if int(ours) >= 0 else None,
-                        "load": [float(x) for x in load.split()]}
+        marks[label] = {"wall_s": int(wall) / 1e9, "cpu": jiffies,
+                        "ours_s": int(ours) / 1e9 if int(ours) >= 0 else None, "load": [float(x) for x in load.split()]}
     return marks
 
 
@@ -202,8 +209,9 @@ def noise_statement(n, machine, spread):
         parts.append(f"Load average (1/5/15 min) {' / '.join(map(str, run['load_start']))} before the run, "
                      f"{' / '.join(map(str, run['load_end']))} after, on {machine.get('nproc', '?')} cores.")
         if "other_cores" in run:
-            per = [r["other_cores"] for r in n["per_round"] if "other_cores" in r]
-            rng = f" (per implementation and round {min(per):.2f}–{max(per):.2f})" if per else ""
+            per = [f"round {r['round']} {r['impl']} {r['other_cores']:.2f}"
+                   for r in n["per_round"] if "other_cores" in r]
+            rng = f" (per implementation and round: {', '.join(per)})" if per else ""
             parts.append(f"Over the run's {run['seconds']:.0f} s, processes other than this harness used "
                          f"{run['other_cores']:.2f} cores on average{rng}, this harness {run['harness_cores']:.2f} "
                          f"(daemons, tools, iperf3); softirq {run['softirq_cores']:.2f} cores; steal "
@@ -256,11 +264,11 @@ def markdown(machine, table, n, spread, failed):
 
 
 def label_params(machine):
+    """The run's parameters (machine.tsv's params line), for the labels and definitions; "?" where missing."""
     d = dict(re.findall(r"(\w+)=(\S+)", machine.get("params", "")))
-    return {"peers": machine.get("peers", "?"), "payload": d.get("payload", "?"), "loss": d.get("loss", "?"),
-            "window": d.get("window", "?"), "rate": d.get("rate", "?"), "lat_s": d.get("lat_s", "?"),
-            "tcp_s": d.get("tcp_s", "?"), "tcp_warm_s": d.get("tcp_warm_s", "?"), "udp_s": d.get("udp_s", "?"), "udp_steps": d.get("udp_steps", "?"),
-            "hs_s": d.get("hs_s", "?"), "hs_warm": d.get("hs_warm", "?"), "mac1_s": d.get("mac1_s", "?")}
+    names = ["payload", "loss", "window", "rate", "lat_s", "tcp_s", "tcp_warm_s", "udp_s", "udp_steps", "hs_s",
+             "hs_warm", "mac1_s"]
+    return dict({k: d.get(k, "?") for k in names}, peers=machine.get("peers", "?"))
 
 
 def main():

@@ -1,0 +1,112 @@
+# Sourced by bench/compare and bench/profile: one WireGuard implementation on both ends of two network namespaces
+# over veth. a is 10.98.0.1 (veth, MTU 1500), 10.97.0.1 in the tunnel (wgba, MTU 1420, port 51820); b is 10.98.0.2,
+# 10.97.0.2 (wgbb, port 51821). The names are this harness's own (jwgb-*, wgb*), apart from the interop tests'.
+# Expects $top (the repository) to be set.
+
+A=jwgb-a B=jwgb-b IFA=wgba IFB=wgbb
+declare -A impl_cmd=([jwg]="$top/bin/jwg" [wireguard-go]=wireguard-go)
+declare -A ns_of=([a]=$A [b]=$B) if_of=([a]=$IFA [b]=$IFB)
+# Set by start_tunnel: the daemons' pids, and how long each start-up took (ms).
+pid_a="" pid_b="" startup_ms_a="" startup_ms_b=""
+
+# One bench run at a time on the machine: they share the namespace and interface names.
+tunnel_lock() {
+  exec 9>/run/lock/jwg-bench-tunnel.lock
+  flock -n 9 || { echo "$(basename "$0"): another bench/compare or bench/profile is running" >&2; exit 1; }
+}
+
+inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+daemon_pid() { # NS: the WireGuard daemon in it, right after its start when it is alone there
+  local p
+  for p in $(ip netns pids $1); do
+    case $(readlink /proc/$p/exe) in */java|*/wireguard-go) echo $p; return 0 ;; esac
+  done
+  return 1
+}
+
+wait_port() { # NS tcp|udp PORT: until something listens there (5 s at most)
+  local i flag=$([ $2 = tcp ] && echo t || echo u)
+  for i in $(seq 100); do
+    inns $1 ss -Hln$flag "sport = :$3" | grep -q . && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# Ends a process this harness started and waits until it is gone, so its port is free for the next one. A zombie
+# counts as gone: the daemons and tools are orphans, reaped by pid 1 in its own time.
+stop() { # PID
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 60); do
+    [ "$(sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -c1)" = Z ] || [ ! -e /proc/$1 ] && return 0
+    sleep 0.05
+  done
+  kill -9 "$1" 2>/dev/null || true
+}
+
+# Ends every process in the two namespaces (all started by this harness) and deletes them.
+teardown() {
+  local ns p
+  for ns in $A $B; do for p in $(ip netns pids $ns 2>/dev/null); do kill $p 2>/dev/null || true; done; done
+  for _ in $(seq 30); do
+    [ -z "$(ip netns pids $A 2>/dev/null)$(ip netns pids $B 2>/dev/null)" ] && break
+    sleep 0.1
+  done
+  for ns in $A $B; do
+    for p in $(ip netns pids $ns 2>/dev/null); do kill -9 $p 2>/dev/null || true; done
+    ip netns del $ns 2>/dev/null || true
+  done
+  pid_a="" pid_b=""
+}
+
+setup_namespaces() {
+  teardown
+  ip netns add $A && ip netns add $B || return 1
+  ip link add v0 netns $A type veth peer name v0 netns $B || return 1
+  local side i=1
+  for side in a b; do
+    local ns=${ns_of[$side]}
+    ip -n $ns link set lo up
+    # No IPv6: a TUN device would otherwise send router solicitations into the tunnel and start the handshake
+    # before the first-packet measurement does.
+    inns $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip -n $ns addr add 10.98.0.$i/24 dev v0 && ip -n $ns link set v0 mtu 1500 up || return 1
+    i=$((i + 1))
+  done
+}
+
+# Starts IMPL on both sides (timing each start-up) and configures the tunnel with the key pairs in KEYS (a.key,
+# a.pub, b.key, b.pub), but sends nothing through it: the first packet will handshake. Daemon output goes to
+# LOG-a.log and LOG-b.log.
+start_tunnel() { # IMPL KEYS LOG
+  local impl=$1 keys=$2 side t0 us pid
+  for side in a b; do
+    t0=$(date +%s%N)
+    inns ${ns_of[$side]} ${impl_cmd[$impl]} ${if_of[$side]} >> "$3-$side.log" 2>&1 || return 1
+    us=$((($(date +%s%N) - t0) / 1000))
+    eval startup_ms_$side=$((us / 1000)).$(printf %03d $((us % 1000)))
+    pid=$(daemon_pid ${ns_of[$side]}) || return 1
+    eval pid_$side=$pid
+  done
+  inns $A wg set $IFA private-key "$keys/a.key" listen-port 51820 \
+      peer "$(cat "$keys/b.pub")" allowed-ips 10.97.0.2/32 endpoint 10.98.0.2:51821 || return 1
+  inns $B wg set $IFB private-key "$keys/b.key" listen-port 51821 \
+      peer "$(cat "$keys/a.pub")" allowed-ips 10.97.0.1/32 endpoint 10.98.0.1:51820 || return 1
+  ip -n $A addr add 10.97.0.1/24 dev $IFA && ip -n $A link set $IFA mtu 1420 up || return 1
+  ip -n $B addr add 10.97.0.2/24 dev $IFB && ip -n $B link set $IFB mtu 1420 up
+}
+
+make_keys() { # DIR: a.key, a.pub, b.key, b.pub
+  local side
+  for side in a b; do
+    (umask 077; wg genkey > "$1/$side.key")
+    wg pubkey < "$1/$side.key" > "$1/$side.pub"
+  done
+}
+
+iperf3_server() { # PIDFILE: iperf3 -s in b, until stopped
+  inns $B iperf3 -s -D --pidfile "$1" >/dev/null 2>&1
+  wait_port $B tcp 5201
+}
+iperf3_server_stop() { [ -f "$1" ] && stop "$(cat "$1")"; rm -f "$1"; }
