@@ -286,6 +286,9 @@ def main():
     extra = {k: {impl: summary(v).get("values") for impl, v in per.items()}
              for k, per in data.items() if k.startswith("x_")}
     n = noise(raw, machine)
+    if n["run"]:
+        machine["load_average_before"] = n["run"]["load_start"]
+        machine["load_average_after"] = n["run"]["load_end"]
     spread = spreads(table)
     n["spread_across_rounds"] = {impl: {k: round(v, 3) for k, v in rel.items()} for impl, rel in spread.items()}
     failed = read_tsv(os.path.join(raw, "failed.tsv"))
