@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.TestTag;
+import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.TestPlan;
@@ -37,7 +39,12 @@ public final class MatrixReport implements TestExecutionListener {
     private final Map<String, Long> startedAt = new LinkedHashMap<>();
 
     /** One cell: a scenario for one pairing. */
-    private record Outcome(String scenario, String pairing, String status, String reason, double seconds) {}
+    private record Outcome(String test, String scenario, String pairing, String status, String reason, double seconds) {}
+
+    /** Rows by test class in this order (from a peer's basics to its defences), then by scenario name. */
+    private static final List<String> ORDER = List.of("LifecycleIT", "PingIT", "PresharedKeyIT", "TransferIT",
+            "TransferCountersIT", "CryptokeyRoutingIT", "KeepaliveIT", "RekeyIT", "RoamingIT", "UnderLoadIT",
+            "GarbageIT", "RoamingDnsIT");
 
     @Override
     public void testPlanExecutionStarted(TestPlan testPlan) {
@@ -103,7 +110,7 @@ public final class MatrixReport implements TestExecutionListener {
     private void record(TestIdentifier id, String status, String reason) {
         Optional<TestIdentifier> parent = plan.getParent(id);
         boolean invocation = parent.isPresent() && parent.get().isContainer() && parent.get().getSource()
-                .map(s -> s instanceof org.junit.platform.engine.support.descriptor.MethodSource).orElse(false);
+                .map(MethodSource.class::isInstance).orElse(false);
         String scenario = invocation ? parent.get().getDisplayName() : id.getDisplayName();
         String pairing = invocation ? id.getDisplayName() : "-";
         Long start;
@@ -111,7 +118,9 @@ public final class MatrixReport implements TestExecutionListener {
             start = startedAt.remove(id.getUniqueId());
         }
         double seconds = start == null ? 0 : (System.nanoTime() - start) / 1e9;
-        String line = String.join("\t", clean(scenario), clean(pairing), status, clean(reason),
+        String test = id.getSource().filter(MethodSource.class::isInstance).map(MethodSource.class::cast)
+                .map(m -> m.getJavaClass().getSimpleName()).orElse("");
+        String line = String.join("\t", test, clean(scenario), clean(pairing), status, clean(reason),
                 String.format(Locale.ROOT, "%.1f", seconds)) + "\n";
         synchronized (MatrixReport.class) {
             append(TSV, line);
@@ -126,8 +135,8 @@ public final class MatrixReport implements TestExecutionListener {
             List<Outcome> out = new ArrayList<>();
             for (String line : Files.readAllLines(TSV, StandardCharsets.UTF_8)) {
                 String[] f = line.split("\t", -1);
-                if (f.length == 5) {
-                    out.add(new Outcome(f[0], f[1], f[2], f[3], Double.parseDouble(f[4])));
+                if (f.length == 6) {
+                    out.add(new Outcome(f[0], f[1], f[2], f[3], f[4], Double.parseDouble(f[5])));
                 }
             }
             return out;
@@ -137,10 +146,13 @@ public final class MatrixReport implements TestExecutionListener {
     }
 
     /**
-     * Rows in the order scenarios ran; columns in {@link Pair}'s order of pairings (those with wireguard-go, itself,
+     * Rows in {@link #ORDER}; columns in {@link Pair}'s order of pairings (those with wireguard-go, itself,
      * the kernel, the controls, then alone), any other after them; footnotes give the reasons.
      */
-    static String render(List<Outcome> outcomes) {
+    static String render(List<Outcome> unordered) {
+        List<Outcome> outcomes = unordered.stream().sorted(Comparator
+                .comparingInt((Outcome o) -> ORDER.contains(o.test()) ? ORDER.indexOf(o.test()) : ORDER.size())
+                .thenComparing(Outcome::scenario)).toList();
         Set<String> scenarios = new LinkedHashSet<>();
         Set<String> pairings = new LinkedHashSet<>(knownPairings());
         Map<String, Outcome> cells = new LinkedHashMap<>();

@@ -504,12 +504,12 @@ class RoamingDnsIT {
             return a.endpointOf(b);
         }
 
-        /** b's address from moves to to: the new one is added, then the old one deleted; returns when it died. */
+        /** b's address from moves to to: the new one is added, then the old one deleted; returns when it was gone. */
         long moveB(String from, String to) {
             b.host.exec("ip", "addr", "add", to + "/24", "dev", b.veth).orFail("b's new address");
-            long dead = System.currentTimeMillis();
             b.host.exec("ip", "addr", "del", from + "/24", "dev", b.veth).orFail("b's old address away");
-            return dead;
+            // Only once the command returned is the address surely gone: a ping sent while it ran may still pass.
+            return System.currentTimeMillis();
         }
 
         /**

@@ -5,9 +5,13 @@ import static jwg.noise.Protocol.REKEY_AFTER_MESSAGES;
 import static jwg.noise.Protocol.REKEY_AFTER_TIME_NANOS;
 import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import jwg.noise.CookieGenerator;
 import jwg.noise.Handshake;
@@ -41,7 +45,7 @@ final class Peer {
     private volatile long lastReceivedNanos;
     private volatile long lastDataSentNanos;
     /** Where and when the initiation in flight was sent, for the RTT roaming records. */
-    private volatile java.util.Map<InetSocketAddress, Long> initiationSentAt = java.util.Map.of();
+    private volatile Map<InetSocketAddress, Long> initiationSentAt = Map.of();
     private volatile boolean removed;
 
     Peer(Device device, Key publicKey) {
@@ -262,63 +266,66 @@ final class Peer {
     }
 
     private void createAndSendInitiation() {
-        long now = System.nanoTime();
-        if (now - lastSentHandshakeNanos < REKEY_TIMEOUT_NANOS || removed || !handshake.canHandshake()) {
+        if (System.nanoTime() - lastSentHandshakeNanos < REKEY_TIMEOUT_NANOS || removed) {
             return;
         }
-        lastSentHandshakeNanos = now;
         InetSocketAddress to = endpoint;
-        byte[] msg = new byte[Message.INITIATION_LEN];
-        int index = newHandshakeIndex();
-        if (!handshake.createInitiation(msg, 0, index, device.random(), Device.epochNanos())) {
-            return;
-        }
-        cookies.addMacs(msg, 0, msg.length, now);
-        log().verbose(this + ": sending handshake initiation");
-        timers.anyAuthenticatedPacketTraversal();
-        timers.anyAuthenticatedPacketSent();
-        if (to != null) {
-            initiationSentAt = java.util.Map.of(to, System.nanoTime());
-            device.udp().sendNow(msg, 0, msg.length, to);
-            txBytes.addAndGet(msg.length);
-        }
-        timers.handshakeInitiated();
+        sendInitiation(to == null ? List.of() : List.of(to), new ConcurrentHashMap<>());
     }
 
     /**
-     * Roaming's probe: one initiation, sent to every candidate, the IPv4 ones ipv4DelayNanos after the IPv6 ones.
-     * It bypasses the one-per-REKEY_TIMEOUT limit: roaming paces its own probes. See Tunnel#probe for why sending one
-     * message to several addresses is safe.
+     * Roaming's probe: an initiation to the IPv6 candidates, then, unless a handshake completed meanwhile, a fresh
+     * one to the IPv4 candidates ipv4DelayNanos later (happy eyeballs). Within a family one message goes to every
+     * address: the responder accepts it once and drops the copies as replays. Across families it must not: where IPv6
+     * carries initiations but not their responses, the responder would accept the IPv6 copy and drop the IPv4 one as
+     * its replay, probe after probe (found against the kernel). The fresh one replaces this side's handshake state, so
+     * an IPv6 response slower than the head start no longer counts: IPv4 has won. Roaming paces its own probes, so
+     * this bypasses the one-per-REKEY_TIMEOUT limit.
      */
-    void probe(java.util.List<InetSocketAddress> candidates, long ipv4DelayNanos) {
+    void probe(List<InetSocketAddress> candidates, long ipv4DelayNanos) {
+        List<InetSocketAddress> v6 = candidates.stream().filter(a -> a.getAddress() instanceof Inet6Address).toList();
+        List<InetSocketAddress> v4 = candidates.stream().filter(a -> !(a.getAddress() instanceof Inet6Address))
+                .toList();
+        Map<InetSocketAddress, Long> sent = new ConcurrentHashMap<>();
+        long started = Device.epochNanos();
         device.onHandshakeThread(() -> {
-            if (removed || !handshake.canHandshake() || candidates.isEmpty()) {
+            if (v6.isEmpty()) {
+                sendInitiation(v4, sent);
                 return;
             }
-            long now = System.nanoTime();
-            lastSentHandshakeNanos = now;
-            byte[] msg = new byte[Message.INITIATION_LEN];
-            if (!handshake.createInitiation(msg, 0, newHandshakeIndex(), device.random(), Device.epochNanos())) {
-                return;
+            sendInitiation(v6, sent);
+            if (!v4.isEmpty()) {
+                device.scheduler().schedule(() -> device.onHandshakeThread(() -> {
+                    if (initiationSentAt == sent && lastHandshakeEpochNanos < started) {
+                        sendInitiation(v4, sent);
+                    }
+                }), ipv4DelayNanos, TimeUnit.NANOSECONDS);
             }
-            cookies.addMacs(msg, 0, msg.length, now);
-            java.util.Map<InetSocketAddress, Long> sent = new java.util.concurrent.ConcurrentHashMap<>();
-            initiationSentAt = sent;
-            timers.anyAuthenticatedPacketTraversal();
-            timers.anyAuthenticatedPacketSent();
-            boolean anyV6 = candidates.stream().anyMatch(a -> a.getAddress() instanceof java.net.Inet6Address);
-            for (InetSocketAddress to : candidates) {
-                boolean v6 = to.getAddress() instanceof java.net.Inet6Address;
-                // Happy eyeballs: IPv4 waits only when there is IPv6 to give a head start.
-                long delay = v6 || !anyV6 ? 0 : ipv4DelayNanos;
-                device.scheduler().schedule(() -> {
-                    sent.put(to, System.nanoTime());
-                    device.udp().sendNow(msg, 0, msg.length, to);
-                    txBytes.addAndGet(msg.length);
-                }, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
-            }
-            timers.handshakeInitiated();
         });
+    }
+
+    /** A new initiation, sent to every address in to; sent records when it left for each. Handshake thread only. */
+    private void sendInitiation(List<InetSocketAddress> to, Map<InetSocketAddress, Long> sent) {
+        if (removed || !handshake.canHandshake()) {
+            return;
+        }
+        long now = System.nanoTime();
+        lastSentHandshakeNanos = now;
+        byte[] msg = new byte[Message.INITIATION_LEN];
+        if (!handshake.createInitiation(msg, 0, newHandshakeIndex(), device.random(), Device.epochNanos())) {
+            return;
+        }
+        cookies.addMacs(msg, 0, msg.length, now);
+        log().verbose(this + ": sending handshake initiation to " + to.size() + " address(es)");
+        timers.anyAuthenticatedPacketTraversal();
+        timers.anyAuthenticatedPacketSent();
+        initiationSentAt = sent;
+        for (InetSocketAddress address : to) {
+            sent.put(address, System.nanoTime());
+            device.udp().sendNow(msg, 0, msg.length, address);
+            txBytes.addAndGet(msg.length);
+        }
+        timers.handshakeInitiated();
     }
 
     /** Gives the handshake in flight a fresh receiver index, releasing the old one. Handshake thread only. */
