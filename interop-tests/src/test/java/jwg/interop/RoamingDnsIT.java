@@ -171,8 +171,8 @@ class RoamingDnsIT {
             try (ContinuousPing ping = new ContinuousPing(r.a.ns, r.b.inner4)) {
                 r.flowing(ping);
                 int mark = r.decisions().size();
-                long dead = System.currentTimeMillis();
                 r.b.host.exec("ip", "addr", "del", currentAddress + "/24", "dev", r.b.veth).orFail("kill " + current);
+                long dead = System.currentTimeMillis();
                 double recovery = r.awaitRecovery(ping, dead, 60);
                 sleep(3000);
 
