@@ -1,6 +1,7 @@
 package jwg.interop;
 
-import java.util.List;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
@@ -47,7 +48,10 @@ final class Pair implements AutoCloseable {
 
     /** The implementation under test alone, then wireguard-go as the control: for scenarios without a peer. */
     static Stream<Arguments> alone() {
-        return Stream.of(Implementation.subject(), Implementation.wireguardGo()).distinct().map(Arguments::of);
+        Implementation subject = Implementation.subject();
+        Implementation wireguardGo = Implementation.wireguardGo();
+        return (subject.name().equals(wireguardGo.name()) ? Stream.of(subject) : Stream.of(subject, wireguardGo))
+                .map(Arguments::of);
     }
 
     /** The kernel pairings where the kernel is b (the side a scenario acts on), for scenarios only a namespace can drive. */
@@ -55,9 +59,14 @@ final class Pair implements AutoCloseable {
         return kernelPairings().filter(args -> ((Implementation) args.get()[1]).isKernel());
     }
 
-    /** Each pairing once: with wireguard-go under test, "it and wireguard-go" is "it and itself". */
+    /**
+     * Each pairing once, by name: with wireguard-go under test, "it and wireguard-go" is "it and itself" (whatever
+     * path names its command).
+     */
     private static Stream<Arguments> distinct(Implementation[][] pairs) {
-        return Stream.of(pairs).map(List::of).distinct().map(p -> Arguments.of(p.get(0), p.get(1)));
+        Set<String> seen = new HashSet<>();
+        return Stream.of(pairs).filter(p -> seen.add(p[0].name() + " → " + p[1].name()))
+                .map(p -> Arguments.of(p[0], p[1]));
     }
 
     static Pair of(Implementation implA, Implementation implB) {
