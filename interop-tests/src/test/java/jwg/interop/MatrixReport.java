@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.TestTag;
 import org.junit.platform.engine.support.descriptor.MethodSource;
@@ -36,10 +37,9 @@ public final class MatrixReport implements TestExecutionListener {
     private static boolean started;
 
     private TestPlan plan;
-    private final Map<String, Long> startedAt = new LinkedHashMap<>();
 
     /** One cell: a scenario for one pairing. */
-    private record Outcome(String test, String scenario, String pairing, String status, String reason, double seconds) {}
+    private record Outcome(String test, String scenario, String pairing, String status, String reason) {}
 
     /** Rows by test class in this order (from a peer's basics to its defences), then by scenario name. */
     private static final List<String> ORDER = List.of("LifecycleIT", "PingIT", "PresharedKeyIT", "TransferIT",
@@ -53,15 +53,6 @@ public final class MatrixReport implements TestExecutionListener {
             if (!started) {
                 started = true;
                 write(TSV, "");   // a new run: the file holds this JVM's results only
-            }
-        }
-    }
-
-    @Override
-    public void executionStarted(TestIdentifier id) {
-        if (id.isTest()) {
-            synchronized (startedAt) {
-                startedAt.put(id.getUniqueId(), System.nanoTime());
             }
         }
     }
@@ -113,15 +104,9 @@ public final class MatrixReport implements TestExecutionListener {
                 .map(MethodSource.class::isInstance).orElse(false);
         String scenario = invocation ? parent.get().getDisplayName() : id.getDisplayName();
         String pairing = invocation ? id.getDisplayName() : "-";
-        Long start;
-        synchronized (startedAt) {
-            start = startedAt.remove(id.getUniqueId());
-        }
-        double seconds = start == null ? 0 : (System.nanoTime() - start) / 1e9;
         String test = id.getSource().filter(MethodSource.class::isInstance).map(MethodSource.class::cast)
                 .map(m -> m.getJavaClass().getSimpleName()).orElse("");
-        String line = String.join("\t", test, clean(scenario), clean(pairing), status, clean(reason),
-                String.format(Locale.ROOT, "%.1f", seconds)) + "\n";
+        String line = String.join("\t", test, clean(scenario), clean(pairing), status, clean(reason)) + "\n";
         synchronized (MatrixReport.class) {
             append(TSV, line);
         }
@@ -135,8 +120,8 @@ public final class MatrixReport implements TestExecutionListener {
             List<Outcome> out = new ArrayList<>();
             for (String line : Files.readAllLines(TSV, StandardCharsets.UTF_8)) {
                 String[] f = line.split("\t", -1);
-                if (f.length == 6) {
-                    out.add(new Outcome(f[0], f[1], f[2], f[3], f[4], Double.parseDouble(f[5])));
+                if (f.length == 5) {
+                    out.add(new Outcome(f[0], f[1], f[2], f[3], f[4]));
                 }
             }
             return out;
@@ -201,7 +186,7 @@ public final class MatrixReport implements TestExecutionListener {
     /** The display names that "{0} → {1}" and "{0} alone" give Pair's pairings, in its order. */
     private static List<String> knownPairings() {
         List<String> names = new ArrayList<>();
-        java.util.stream.Stream.concat(Pair.pairings(), Pair.kernelPairings())
+        Stream.concat(Pair.pairings(), Pair.kernelPairings())
                 .forEach(args -> names.add(args.get()[0] + " → " + args.get()[1]));
         Pair.alone().forEach(args -> names.add(args.get()[0] + " alone"));
         return names;

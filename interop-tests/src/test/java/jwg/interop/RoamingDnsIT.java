@@ -559,62 +559,17 @@ class RoamingDnsIT {
             return String.join("\n", d.subList(Math.min(from, d.size()), d.size()));
         }
 
-        /** The endpoint changes ("OLD -> NEW") among the decisions from index from on. */
+        /** The endpoint changes ("OLD -> NEW", as wg show prints endpoints) among the decisions from index from on. */
         List<String> endpointChanges(int from) {
             List<String> d = decisions();
             List<String> changes = new ArrayList<>();
             for (String line : d.subList(Math.min(from, d.size()), d.size())) {
                 Matcher m = ENDPOINT_CHANGE.matcher(line);
                 if (m.find()) {
-                    changes.add(canonical(m.group(1)) + " -> " + canonical(m.group(2)));
+                    changes.add(m.group(1) + " -> " + m.group(2));
                 }
             }
             return changes;
-        }
-
-        /**
-         * An endpoint as wg show prints it ("[fd99::2]:51821"): jwg's log writes IPv6 addresses in Java's long form,
-         * with the scope of an address received from the socket ("[fd99:0:0:0:0:0:0:2%0]:51821").
-         */
-        static String canonical(String endpoint) {
-            if (!endpoint.startsWith("[")) {
-                return endpoint;
-            }
-            int close = endpoint.indexOf(']');
-            String address = endpoint.substring(1, close).replaceAll("%.*", "");
-            try {
-                byte[] b = java.net.InetAddress.getByName(address).getAddress();
-                int[] groups = new int[8];
-                for (int i = 0; i < 8; i++) {
-                    groups[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
-                }
-                // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes "::".
-                int bestStart = -1;
-                int bestLength = 1;
-                for (int i = 0; i < 8; ) {
-                    int j = i;
-                    while (j < 8 && groups[j] == 0) {
-                        j++;
-                    }
-                    if (j - i > bestLength) {
-                        bestStart = i;
-                        bestLength = j - i;
-                    }
-                    i = j == i ? i + 1 : j;
-                }
-                StringBuilder sb = new StringBuilder("[");
-                for (int i = 0; i < 8; i++) {
-                    if (i == bestStart) {
-                        sb.append(i == 0 ? "::" : ":");
-                        i += bestLength - 1;
-                        continue;
-                    }
-                    sb.append(Integer.toHexString(groups[i])).append(i < 7 ? ":" : "");
-                }
-                return sb.append(endpoint.substring(close)).toString();
-            } catch (java.net.UnknownHostException e) {
-                return endpoint;
-            }
         }
 
         /** Prints and appends to target/roaming-recovery.txt one scenario's figures (recovery NaN: not one). */

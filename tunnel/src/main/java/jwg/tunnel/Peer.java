@@ -13,6 +13,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 import jwg.noise.CookieGenerator;
 import jwg.noise.Handshake;
 import jwg.noise.Key;
@@ -283,9 +284,10 @@ final class Peer {
      * this bypasses the one-per-REKEY_TIMEOUT limit.
      */
     void probe(List<InetSocketAddress> candidates, long ipv4DelayNanos) {
-        List<InetSocketAddress> v6 = candidates.stream().filter(a -> a.getAddress() instanceof Inet6Address).toList();
-        List<InetSocketAddress> v4 = candidates.stream().filter(a -> !(a.getAddress() instanceof Inet6Address))
-                .toList();
+        Map<Boolean, List<InetSocketAddress>> byFamily = candidates.stream()
+                .collect(Collectors.partitioningBy(a -> a.getAddress() instanceof Inet6Address));
+        List<InetSocketAddress> v6 = byFamily.get(true);
+        List<InetSocketAddress> v4 = byFamily.get(false);
         Map<InetSocketAddress, Long> sent = new ConcurrentHashMap<>();
         long started = Device.epochNanos();
         device.onHandshakeThread(() -> {
