@@ -4,6 +4,7 @@ import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.SecretKey;
 import jwg.noise.Aead;
+import jwg.noise.Drop;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
@@ -112,7 +113,7 @@ public class TransportBench {
         int len = sender.seal(pairBuf, 0, size, mtu);
         int n = receiver.open(pairBuf, 0, len);
         if (n < 0) {
-            throw new IllegalStateException("open: " + Keypair.reason(n));
+            throw new IllegalStateException("open: " + Drop.ofCode(n));
         }
         return n;
     }

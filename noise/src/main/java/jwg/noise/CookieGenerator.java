@@ -43,13 +43,13 @@ public final class CookieGenerator {
      */
     public synchronized Result<CookieGenerator> consumeReply(byte[] msg, int off, long nowNanos) {
         if (!hasLastMac1) {
-            return Result.dropped(Reject.NO_COOKIE_REQUESTED);
+            return Result.dropped(Drop.NO_COOKIE_REQUESTED);
         }
         byte[] nonce = Arrays.copyOfRange(msg, off + Message.COOKIE_REPLY_NONCE, off + Message.COOKIE_REPLY_COOKIE);
         byte[] fresh = new byte[Blake2s.MAC_LEN];
         if (!XAead.open(cookieKey, nonce, msg, off + Message.COOKIE_REPLY_COOKIE, Blake2s.MAC_LEN + Aead.TAG_LEN,
                 fresh, 0, lastMac1)) {
-            return Result.dropped(Reject.DECRYPT_FAILED);
+            return Result.dropped(Drop.DECRYPT_FAILED);
         }
         System.arraycopy(fresh, 0, cookie, 0, Blake2s.MAC_LEN);
         cookieBornNanos = nowNanos;

@@ -127,7 +127,7 @@ public final class Handshake {
     public static Result<Handshake> consumeInitiation(StaticIdentity local, byte[] msg, int off,
                                                       Function<Key, Handshake> peers, long nowNanos) {
         if (local == null) {
-            return Result.dropped(Reject.NO_IDENTITY);
+            return Result.dropped(Drop.NO_IDENTITY);
         }
         SymmetricState st = new SymmetricState();
         st.initialize(Protocol.IDENTIFIER);
@@ -142,12 +142,12 @@ public final class Handshake {
         int body = off + Message.INITIATION_EPHEMERAL;
         if (!NoiseIK.readInitiationStatic(st, local.privateKey(), msg, body, ePub, sPub)) {
             st.zero();
-            return Result.dropped(Reject.DECRYPT_FAILED);
+            return Result.dropped(Drop.DECRYPT_FAILED);
         }
         Handshake peer = peers.apply(Key.of(sPub));
         if (peer == null) {
             st.zero();
-            return Result.dropped(Reject.UNKNOWN_PEER);
+            return Result.dropped(Drop.UNKNOWN_PEER);
         }
         return peer.finishInitiation(local, st, msg, off, ePub, nowNanos);
     }
@@ -156,20 +156,20 @@ public final class Handshake {
                                                             int off, byte[] ePub, long nowNanos) {
         try {
             if (identity != local) {
-                return Result.dropped(Reject.NO_IDENTITY);
+                return Result.dropped(Drop.NO_IDENTITY);
             }
             if (!staticStaticValid) {
-                return Result.dropped(Reject.ZERO_DH);
+                return Result.dropped(Drop.ZERO_DH);
             }
             byte[] timestamp = new byte[Tai64n.LEN];
             if (!NoiseIK.readInitiationPayload(st, staticStatic, msg, off + Message.INITIATION_EPHEMERAL, timestamp)) {
-                return Result.dropped(Reject.DECRYPT_FAILED);
+                return Result.dropped(Drop.DECRYPT_FAILED);
             }
             if (!Tai64n.after(timestamp, lastTimestamp)) {
-                return Result.dropped(Reject.REPLAYED_TIMESTAMP);
+                return Result.dropped(Drop.REPLAYED_TIMESTAMP);
             }
             if (anyInitiationConsumed && nowNanos - lastInitiationConsumedNanos < Protocol.INITIATION_MIN_INTERVAL_NANOS) {
-                return Result.dropped(Reject.INITIATION_FLOOD);
+                return Result.dropped(Drop.INITIATION_FLOOD);
             }
             chain.copyFrom(st);
             System.arraycopy(ePub, 0, remoteEphemeral, 0, 32);
@@ -226,17 +226,17 @@ public final class Handshake {
      */
     public synchronized Result<Handshake> consumeResponse(byte[] msg, int off) {
         if (state != State.INITIATION_CREATED || local == null) {
-            return Result.dropped(Reject.WRONG_STATE);
+            return Result.dropped(Drop.WRONG_STATE);
         }
         if (Message.getInt(msg, off + Message.RESPONSE_RECEIVER) != localIndex) {
-            return Result.dropped(Reject.UNKNOWN_INDEX);
+            return Result.dropped(Drop.UNKNOWN_INDEX);
         }
         SymmetricState st = new SymmetricState();
         st.copyFrom(chain);
         try {
             if (!NoiseIK.readResponse(st, localEphemeral, local.privateKey(), presharedKey, msg,
                     off + Message.RESPONSE_EPHEMERAL, EMPTY)) {
-                return Result.dropped(Reject.DECRYPT_FAILED);
+                return Result.dropped(Drop.DECRYPT_FAILED);
             }
             chain.copyFrom(st);
             remoteIndex = Message.getInt(msg, off + Message.RESPONSE_SENDER);

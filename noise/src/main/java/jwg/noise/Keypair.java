@@ -7,17 +7,17 @@ import javax.crypto.SecretKey;
  * A transport keypair (§5.4.5, §5.4.6): the two symmetric keys of one completed handshake, the send counter and the
  * receive replay window, sealing and opening type-4 messages in place in caller buffers.
  *
+ * <p>Results below zero are {@link Drop} codes. Sealing and opening come in two halves each, so that a pipeline can
+ * do the expensive half in parallel and the order-sensitive half in order: {@link #nextCounter} then
+ * {@link #seal(byte[], int, int, int, long)}; {@link #decrypt} then {@link #acceptCounter}.
+ *
  * <p>Thread-safe: the send counter is an atomic (nonce assignment must never repeat), the replay window has its own
  * lock, the keys are immutable. Per message it allocates only what the JCE forces (see {@link Aead}).
  */
 public final class Keypair {
-    /** open() results below zero. */
-    public static final int OPEN_MALFORMED = -1;
-    public static final int OPEN_COUNTER_EXHAUSTED = -2;
-    public static final int OPEN_DECRYPT_FAILED = -3;
-    public static final int OPEN_REPLAYED = -4;
-    /** seal() result when the send counter has reached REJECT_AFTER_MESSAGES. */
-    public static final int SEAL_EXHAUSTED = -1;
+
+    /** What {@link #nextCounter} returns when no counter is left: the first value no message may carry. */
+    public static final long EXHAUSTED = Protocol.REJECT_AFTER_MESSAGES;
 
     private final SecretKey sendKey;
     private final SecretKey receiveKey;
@@ -53,17 +53,35 @@ public final class Keypair {
     }
 
     /**
-     * Seals a transport message in place. The plaintext is at buf[off+16, off+16+plainLen); the header goes to
-     * buf[off, off+16), padding and tag after the plaintext, so buf needs room for
-     * off + 16 + paddedLength(plainLen, mtu) + 16. An empty plaintext is a keepalive. Returns the message length, or
-     * SEAL_EXHAUSTED once REJECT_AFTER_MESSAGES counters are used up (the counter then stays there).
+     * Takes the next send counter (an unsigned value), or returns {@link #EXHAUSTED} once REJECT_AFTER_MESSAGES
+     * counters are used up; the counter then stays there. Whoever takes counters decides the order messages leave in.
      */
-    public int seal(byte[] buf, int off, int plainLen, int mtu) {
+    public long nextCounter() {
         long counter = sendCounter.getAndIncrement();
         if (Long.compareUnsigned(counter, Protocol.REJECT_AFTER_MESSAGES) >= 0) {
             sendCounter.set(Protocol.REJECT_AFTER_MESSAGES);
-            return SEAL_EXHAUSTED;
+            return EXHAUSTED;
         }
+        return counter;
+    }
+
+    /** The length of the sealed message for plainLen bytes of plaintext: header, padded plaintext, tag. */
+    public static int sealedLength(int plainLen, int mtu) {
+        return Message.TRANSPORT_HEADER_LEN + paddedLength(plainLen, mtu) + Aead.TAG_LEN;
+    }
+
+    /**
+     * Seals a transport message in place with the next counter. The plaintext is at buf[off+16, off+16+plainLen); the
+     * header goes to buf[off, off+16), padding and tag after the plaintext, so buf needs room for
+     * off + sealedLength(plainLen, mtu). An empty plaintext is a keepalive. Returns the message length or a Drop code.
+     */
+    public int seal(byte[] buf, int off, int plainLen, int mtu) {
+        long counter = nextCounter();
+        return counter == EXHAUSTED ? Drop.COUNTER_EXHAUSTED.code() : seal(buf, off, plainLen, mtu, counter);
+    }
+
+    /** Seals as above with a counter already taken from {@link #nextCounter}; safe on any thread. */
+    public int seal(byte[] buf, int off, int plainLen, int mtu, long counter) {
         int padded = paddedLength(plainLen, mtu);
         int body = off + Message.TRANSPORT_HEADER_LEN;
         java.util.Arrays.fill(buf, body + plainLen, body + padded, (byte) 0);
@@ -75,28 +93,43 @@ public final class Keypair {
     }
 
     /**
-     * Opens the transport message buf[off, off+len) in place: on success the (padded) plaintext is at
-     * buf[off+16, off+16+result) and the counter has been recorded in the replay window; a result of 0 is a keepalive.
-     * A negative result is the OPEN_ reason to drop; nothing is thrown. The caller has matched the receiver index to
-     * this keypair and should check its age ({@link #createdNanos()}) against REJECT_AFTER_TIME.
+     * Opens the transport message buf[off, off+len) in place and records its counter in the replay window: on success
+     * the (padded) plaintext is at buf[off+16, off+16+result); a result of 0 is a keepalive. A negative result is a
+     * Drop code; nothing is thrown. The caller has matched the receiver index to this keypair and should check its
+     * age ({@link #createdNanos()}) against REJECT_AFTER_TIME.
      */
     public int open(byte[] buf, int off, int len) {
+        int n = decrypt(buf, off, len);
+        if (n >= 0 && !acceptCounter(Message.getLong(buf, off + Message.TRANSPORT_COUNTER))) {
+            return Drop.REPLAYED_COUNTER.code();
+        }
+        return n;
+    }
+
+    /**
+     * The parallel half of {@link #open}: authenticates and decrypts in place, without touching the replay window (so
+     * any thread may run it). The message's counter must then go through {@link #acceptCounter} before the packet is
+     * believed.
+     */
+    public int decrypt(byte[] buf, int off, int len) {
         if (len < Message.TRANSPORT_MIN_LEN || !Message.inBounds(buf, off, len)) {
-            return OPEN_MALFORMED;
+            return Drop.MALFORMED.code();
         }
         long counter = Message.getLong(buf, off + Message.TRANSPORT_COUNTER);
         if (Long.compareUnsigned(counter, Protocol.REJECT_AFTER_MESSAGES) >= 0) {
-            return OPEN_COUNTER_EXHAUSTED;
+            return Drop.COUNTER_EXHAUSTED.code();
         }
         int body = off + Message.TRANSPORT_HEADER_LEN;
         int sealedLen = len - Message.TRANSPORT_HEADER_LEN;
         if (!Aead.open(receiveKey, counter, buf, body, sealedLen, buf, body, null)) {
-            return OPEN_DECRYPT_FAILED;
-        }
-        if (!replay.accept(counter)) {
-            return OPEN_REPLAYED;
+            return Drop.DECRYPT_FAILED.code();
         }
         return sealedLen - Aead.TAG_LEN;
+    }
+
+    /** The ordered half of {@link #open}: true the first time an authenticated counter is offered (§5.4.6). */
+    public boolean acceptCounter(long counter) {
+        return replay.accept(counter);
     }
 
     /** How many messages this keypair has sealed; the initiator rekeys past REKEY_AFTER_MESSAGES. */
@@ -118,15 +151,5 @@ public final class Keypair {
 
     public int remoteIndex() {
         return remoteIndex;
-    }
-
-    /** A reason for logs and counters. */
-    public static Reject reason(int openResult) {
-        return switch (openResult) {
-            case OPEN_COUNTER_EXHAUSTED -> Reject.COUNTER_EXHAUSTED;
-            case OPEN_DECRYPT_FAILED -> Reject.DECRYPT_FAILED;
-            case OPEN_REPLAYED -> Reject.REPLAYED_COUNTER;
-            default -> Reject.MALFORMED;
-        };
     }
 }

@@ -4,13 +4,13 @@ package jwg.noise;
 public sealed interface Result<T> {
     record Ok<T>(T value) implements Result<T> {}
 
-    record Dropped<T>(Reject reason) implements Result<T> {}
+    record Dropped<T>(Drop reason) implements Result<T> {}
 
     static <T> Result<T> ok(T value) {
         return new Ok<>(value);
     }
 
-    static <T> Result<T> dropped(Reject reason) {
+    static <T> Result<T> dropped(Drop reason) {
         return new Dropped<>(reason);
     }
 

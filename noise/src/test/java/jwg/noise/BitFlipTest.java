@@ -64,7 +64,7 @@ class BitFlipTest {
                 // The sender index is not in the handshake hash: only mac1/mac2 protect it (as in WireGuard).
                 assertEquals(ACCEPTED, outcomes[bit], "bit " + bit);
             } else {
-                assertEquals(Reject.DECRYPT_FAILED.name(), outcomes[bit], "bit " + bit);
+                assertEquals(Drop.DECRYPT_FAILED.name(), outcomes[bit], "bit " + bit);
             }
         }
     }
@@ -102,7 +102,7 @@ class BitFlipTest {
             } else if (at < Message.RESPONSE_EPHEMERAL) {
                 assertEquals("unknown receiver index", outcomes[bit], "bit " + bit);
             } else {
-                assertEquals(Reject.DECRYPT_FAILED.name(), outcomes[bit], "bit " + bit);
+                assertEquals(Drop.DECRYPT_FAILED.name(), outcomes[bit], "bit " + bit);
             }
         }
     }
@@ -202,7 +202,7 @@ class BitFlipTest {
             return "unknown receiver index";
         }
         int n = receiver.open(m, 0, m.length);
-        return n >= 0 ? ACCEPTED : Keypair.reason(n).name();
+        return n >= 0 ? ACCEPTED : Drop.ofCode(n).name();
     }
 
     // ---- making the messages ----

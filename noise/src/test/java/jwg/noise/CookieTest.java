@@ -46,7 +46,7 @@ class CookieTest {
         byte[] first = p.initiation(11, EPOCH);
         byte[] answer = reply(first, NOW);
         assertTrue(p.toResponder.consumeReply(answer, 0, NOW).isOk());
-        assertEquals(Reject.NO_COOKIE_REQUESTED, reason(p.toResponder.consumeReply(answer, 0, NOW + SECOND)));
+        assertEquals(Drop.NO_COOKIE_REQUESTED, reason(p.toResponder.consumeReply(answer, 0, NOW + SECOND)));
     }
 
     @Test
@@ -125,7 +125,7 @@ class CookieTest {
     void cookieReplyWhenWeNeverSentAMessageIsNoCookieRequested() {
         byte[] init = p.initiation(11, EPOCH);
         CookieGenerator neverSent = new CookieGenerator(p.responderPub);
-        assertEquals(Reject.NO_COOKIE_REQUESTED, reason(neverSent.consumeReply(reply(init, NOW), 0, NOW)));
+        assertEquals(Drop.NO_COOKIE_REQUESTED, reason(neverSent.consumeReply(reply(init, NOW), 0, NOW)));
     }
 
     @Test
@@ -134,7 +134,7 @@ class CookieTest {
         byte[] answer = reply(first, NOW);
         p.initiation(12, EPOCH + SECOND); // now the latest mac1 is this message's
 
-        assertEquals(Reject.DECRYPT_FAILED, reason(p.toResponder.consumeReply(answer, 0, NOW)));
+        assertEquals(Drop.DECRYPT_FAILED, reason(p.toResponder.consumeReply(answer, 0, NOW)));
         byte[] next = p.initiation(13, EPOCH + 2 * SECOND);
         assertArrayEquals(new byte[16], mac2(next));
     }
@@ -147,7 +147,7 @@ class CookieTest {
 
         byte[] reply = new byte[Message.COOKIE_REPLY_LEN];
         p.responderChecker.createReply(theirs, 0, theirs.length, SOURCE, NOW, reply, 0);
-        assertEquals(Reject.DECRYPT_FAILED, reason(p.toResponder.consumeReply(reply, 0, NOW)));
+        assertEquals(Drop.DECRYPT_FAILED, reason(p.toResponder.consumeReply(reply, 0, NOW)));
         assertTrue(other.toResponder.consumeReply(reply, 0, NOW).isOk());
     }
 
@@ -158,7 +158,7 @@ class CookieTest {
         CookieChecker carol = new CookieChecker(Peers.identity(3), p.random);
         byte[] reply = new byte[Message.COOKIE_REPLY_LEN];
         carol.createReply(init, 0, init.length, SOURCE, NOW, reply, 0);
-        assertEquals(Reject.DECRYPT_FAILED, reason(p.toResponder.consumeReply(reply, 0, NOW)));
+        assertEquals(Drop.DECRYPT_FAILED, reason(p.toResponder.consumeReply(reply, 0, NOW)));
     }
 
     @Test

@@ -51,7 +51,7 @@ class HandshakeTest {
             assertTrue(p.consumeInitiation(init, NOW).isOk());
             byte[] resp = p.response(22);
 
-            assertEquals(Reject.DECRYPT_FAILED, reason(p.initiator.consumeResponse(resp, 0)));
+            assertEquals(Drop.DECRYPT_FAILED, reason(p.initiator.consumeResponse(resp, 0)));
             assertEquals(Handshake.State.INITIATION_CREATED, p.initiator.state());
             assertNull(p.initiator.deriveKeypair(NOW));
         }
@@ -83,10 +83,10 @@ class HandshakeTest {
         // Same plaintext, same counter 0: only the keys differ, and so do the ciphertexts.
         assertFalse(Arrays.equals(oldForward, 16, oldForward.length, newForward, 16, newForward.length));
 
-        assertEquals(Keypair.OPEN_DECRYPT_FAILED, Peers.tryOpen(second.responder(), oldForward));
-        assertEquals(Keypair.OPEN_DECRYPT_FAILED, Peers.tryOpen(first.responder(), newForward));
-        assertEquals(Keypair.OPEN_DECRYPT_FAILED, Peers.tryOpen(second.initiator(), oldBackward));
-        assertEquals(Keypair.OPEN_DECRYPT_FAILED, Peers.tryOpen(first.initiator(), newBackward));
+        assertEquals(Drop.DECRYPT_FAILED.code(), Peers.tryOpen(second.responder(), oldForward));
+        assertEquals(Drop.DECRYPT_FAILED.code(), Peers.tryOpen(first.responder(), newForward));
+        assertEquals(Drop.DECRYPT_FAILED.code(), Peers.tryOpen(second.initiator(), oldBackward));
+        assertEquals(Drop.DECRYPT_FAILED.code(), Peers.tryOpen(first.initiator(), newBackward));
         // Each still opens with its own keypair.
         assertArrayEquals(plain, Peers.open(first.responder(), oldForward));
         assertArrayEquals(plain, Peers.open(second.responder(), newForward));
@@ -165,15 +165,15 @@ class HandshakeTest {
         byte[] resp = p.response(22);
 
         // ZEROED: a handshake that never initiated.
-        assertEquals(Reject.WRONG_STATE, reason(p.newInitiatorHandshake().consumeResponse(resp, 0)));
+        assertEquals(Drop.WRONG_STATE, reason(p.newInitiatorHandshake().consumeResponse(resp, 0)));
         // RESPONSE_CREATED: the responder itself.
-        assertEquals(Reject.WRONG_STATE, reason(p.responder.consumeResponse(resp, 0)));
+        assertEquals(Drop.WRONG_STATE, reason(p.responder.consumeResponse(resp, 0)));
         // RESPONSE_CONSUMED: the same response a second time.
         assertTrue(p.initiator.consumeResponse(resp, 0).isOk());
-        assertEquals(Reject.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
         // ZEROED again after the keypair is derived.
         assertNotNull(p.initiator.deriveKeypair(NOW));
-        assertEquals(Reject.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
     }
 
     @Test
@@ -184,7 +184,7 @@ class HandshakeTest {
         byte[] foreign = resp.clone();
         Message.putInt(foreign, Message.RESPONSE_RECEIVER, 12);
 
-        assertEquals(Reject.UNKNOWN_INDEX, reason(p.initiator.consumeResponse(foreign, 0)));
+        assertEquals(Drop.UNKNOWN_INDEX, reason(p.initiator.consumeResponse(foreign, 0)));
         assertEquals(Handshake.State.INITIATION_CREATED, p.initiator.state());
         assertTrue(p.initiator.consumeResponse(resp, 0).isOk());
     }
@@ -202,9 +202,9 @@ class HandshakeTest {
             return p.responderLookup().apply(k);
         }, NOW);
 
-        assertEquals(Reject.UNKNOWN_PEER, reason(r));
+        assertEquals(Drop.UNKNOWN_PEER, reason(r));
         assertEquals(List.of(stranger.publicKey()), askedFor);
-        assertEquals(Reject.UNKNOWN_PEER, reason(Handshake.consumeInitiation(p.responderId,
+        assertEquals(Drop.UNKNOWN_PEER, reason(Handshake.consumeInitiation(p.responderId,
                 p.initiation(12, EPOCH), 0, k -> null, NOW)));
     }
 
@@ -237,7 +237,7 @@ class HandshakeTest {
 
         Result<Handshake> r = Handshake.consumeInitiation(p.responderId, init, 0,
                 k -> k.isZero() ? zeroPeer : null, NOW);
-        assertEquals(Reject.ZERO_DH, reason(r));
+        assertEquals(Drop.ZERO_DH, reason(r));
         assertEquals(Handshake.State.ZEROED, zeroPeer.state());
     }
 
@@ -245,7 +245,7 @@ class HandshakeTest {
     void withoutALocalIdentityNoHandshakeIsPossible() {
         Peers p = new Peers();
         byte[] init = p.initiation(11, EPOCH);
-        assertEquals(Reject.NO_IDENTITY, reason(Handshake.consumeInitiation(null, init, 0, p.responderLookup(), NOW)));
+        assertEquals(Drop.NO_IDENTITY, reason(Handshake.consumeInitiation(null, init, 0, p.responderLookup(), NOW)));
 
         p.initiator.setLocalIdentity(null);
         assertFalse(p.initiator.canHandshake());
@@ -260,7 +260,7 @@ class HandshakeTest {
 
         p.initiator.setLocalIdentity(Peers.identity(1));
         assertEquals(Handshake.State.ZEROED, p.initiator.state());
-        assertEquals(Reject.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
     }
 
     @Test
@@ -270,7 +270,7 @@ class HandshakeTest {
         Handshake rebound = new Handshake(Peers.identity(4), p.initiatorPub);
         Result<Handshake> r = Handshake.consumeInitiation(p.responderId, p.initiation(11, EPOCH), 0,
                 k -> rebound, NOW);
-        assertEquals(Reject.NO_IDENTITY, reason(r));
+        assertEquals(Drop.NO_IDENTITY, reason(r));
         assertEquals(Handshake.State.ZEROED, rebound.state());
     }
 

@@ -2,6 +2,7 @@ package jwg.noise;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -120,33 +121,34 @@ class KeypairTest {
             assertArrayEquals(Peers.bytes(i, 16), Peers.open(receiver, msgs[i]));
         }
         for (byte[] m : msgs) {
-            assertEquals(Keypair.OPEN_REPLAYED, Peers.tryOpen(receiver, m));
+            assertEquals(Drop.REPLAYED_COUNTER.code(), Peers.tryOpen(receiver, m));
         }
     }
 
     @Test
     void aKeypairCannotOpenItsOwnMessages() {
         // Send and receive keys differ: a message reflected back at its sender does not open.
-        assertEquals(Keypair.OPEN_DECRYPT_FAILED, Peers.tryOpen(sender, Peers.seal(sender, new byte[16], 0)));
+        assertEquals(Drop.DECRYPT_FAILED.code(), Peers.tryOpen(sender, Peers.seal(sender, new byte[16], 0)));
     }
 
     @Test
     void counterAtRejectAfterMessagesIsExhaustedBeforeAnyDecryption() {
         byte[] msg = Peers.seal(sender, new byte[16], 0);
         Message.putLong(msg, Message.TRANSPORT_COUNTER, Protocol.REJECT_AFTER_MESSAGES);
-        assertEquals(Keypair.OPEN_COUNTER_EXHAUSTED, Peers.tryOpen(receiver, msg));
+        assertEquals(Drop.COUNTER_EXHAUSTED.code(), Peers.tryOpen(receiver, msg));
         Message.putLong(msg, Message.TRANSPORT_COUNTER, -1L);
-        assertEquals(Keypair.OPEN_COUNTER_EXHAUSTED, Peers.tryOpen(receiver, msg));
+        assertEquals(Drop.COUNTER_EXHAUSTED.code(), Peers.tryOpen(receiver, msg));
         Message.putLong(msg, Message.TRANSPORT_COUNTER, Protocol.REJECT_AFTER_MESSAGES - 1);
-        assertEquals(Keypair.OPEN_DECRYPT_FAILED, Peers.tryOpen(receiver, msg));
+        assertEquals(Drop.DECRYPT_FAILED.code(), Peers.tryOpen(receiver, msg));
     }
 
     @Test
-    void openResultsMapToRejectReasons() {
-        assertEquals(Reject.MALFORMED, Keypair.reason(Keypair.OPEN_MALFORMED));
-        assertEquals(Reject.COUNTER_EXHAUSTED, Keypair.reason(Keypair.OPEN_COUNTER_EXHAUSTED));
-        assertEquals(Reject.DECRYPT_FAILED, Keypair.reason(Keypair.OPEN_DECRYPT_FAILED));
-        assertEquals(Reject.REPLAYED_COUNTER, Keypair.reason(Keypair.OPEN_REPLAYED));
+    void everyDropReasonRoundTripsThroughItsCodeAndNoCodeIsALength() {
+        for (Drop d : Drop.values()) {
+            assertTrue(d.code() < 0, d + " must be negative");
+            assertEquals(d, Drop.ofCode(d.code()));
+        }
+        assertEquals(Drop.MALFORMED, Drop.ofCode(-1_000_000), "an unknown code reads as malformed");
     }
 
     private static byte[] filled(int n) {

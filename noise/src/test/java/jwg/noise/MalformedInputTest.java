@@ -180,8 +180,8 @@ class MalformedInputTest {
         byte[] buf = new byte[100];
         Message.writeHeader(buf, 0, Message.TRANSPORT);
         for (int len = -1; len < 32; len++) {
-            assertEquals(Keypair.OPEN_MALFORMED, receiver.open(buf, 0, len), "length " + len);
-            assertEquals(Keypair.OPEN_MALFORMED, receiver.open(Arrays.copyOf(buf, Math.max(len, 0)), 0, len));
+            assertEquals(Drop.MALFORMED.code(), receiver.open(buf, 0, len), "length " + len);
+            assertEquals(Drop.MALFORMED.code(), receiver.open(Arrays.copyOf(buf, Math.max(len, 0)), 0, len));
         }
     }
 
@@ -191,10 +191,10 @@ class MalformedInputTest {
         byte[] msg = Peers.seal(keys.initiator(), new byte[20], 0);
         byte[] buf = Arrays.copyOf(msg, msg.length + 3);
 
-        assertEquals(Keypair.OPEN_MALFORMED, keys.responder().open(buf, 4, msg.length));
-        assertEquals(Keypair.OPEN_MALFORMED, keys.responder().open(msg, 0, msg.length + 1));
-        assertEquals(Keypair.OPEN_MALFORMED, keys.responder().open(msg, -1, msg.length));
-        assertEquals(Keypair.OPEN_MALFORMED, keys.responder().open(msg, msg.length, 32));
+        assertEquals(Drop.MALFORMED.code(), keys.responder().open(buf, 4, msg.length));
+        assertEquals(Drop.MALFORMED.code(), keys.responder().open(msg, 0, msg.length + 1));
+        assertEquals(Drop.MALFORMED.code(), keys.responder().open(msg, -1, msg.length));
+        assertEquals(Drop.MALFORMED.code(), keys.responder().open(msg, msg.length, 32));
         // The same message within bounds still opens.
         assertEquals(32, keys.responder().open(buf, 0, msg.length));
     }
@@ -213,7 +213,7 @@ class MalformedInputTest {
         for (int off : new int[] {17, 20, 40, 1, 16}) {
             byte[] buf = new byte[64];
             Message.writeHeader(buf, off, Message.TRANSPORT);
-            assertEquals(Keypair.OPEN_MALFORMED, receiver.open(buf, off, Integer.MAX_VALUE), "offset " + off);
+            assertEquals(Drop.MALFORMED.code(), receiver.open(buf, off, Integer.MAX_VALUE), "offset " + off);
         }
     }
 

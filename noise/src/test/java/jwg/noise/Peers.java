@@ -162,7 +162,7 @@ final class Peers {
     static byte[] open(Keypair keys, byte[] msg) {
         byte[] buf = msg.clone();
         int n = keys.open(buf, 0, buf.length);
-        assertTrue(n >= 0, () -> "open failed: " + Keypair.reason(n));
+        assertTrue(n >= 0, () -> "open failed: " + Drop.ofCode(n));
         return Arrays.copyOfRange(buf, Message.TRANSPORT_HEADER_LEN, Message.TRANSPORT_HEADER_LEN + n);
     }
 
@@ -173,7 +173,7 @@ final class Peers {
     }
 
     /** Why a consume step dropped its message, or null if it was accepted. */
-    static Reject reason(Result<?> result) {
+    static Drop reason(Result<?> result) {
         return result instanceof Result.Dropped<?> dropped ? dropped.reason() : null;
     }
 

@@ -22,7 +22,7 @@ class ReplayAndFloodTest {
         Peers p = new Peers();
         byte[] init = p.initiation(11, EPOCH);
         assertTrue(p.consumeInitiation(init, NOW).isOk());
-        assertEquals(Reject.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(init, NOW + SECOND)));
+        assertEquals(Drop.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(init, NOW + SECOND)));
     }
 
     @Test
@@ -33,7 +33,7 @@ class ReplayAndFloodTest {
         assertTrue(p.initiator.consumeResponse(p.response(22), 0).isOk());
         p.responder.deriveKeypair(NOW);
         p.responder.clear();
-        assertEquals(Reject.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(init, NOW + 10 * SECOND)));
+        assertEquals(Drop.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(init, NOW + 10 * SECOND)));
     }
 
     @Test
@@ -42,7 +42,7 @@ class ReplayAndFloodTest {
         byte[] older = p.initiation(11, EPOCH);
         byte[] newer = p.initiation(12, EPOCH + SECOND);
         assertTrue(p.consumeInitiation(newer, NOW).isOk());
-        assertEquals(Reject.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(older, NOW + SECOND)));
+        assertEquals(Drop.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(older, NOW + SECOND)));
     }
 
     @Test
@@ -52,7 +52,7 @@ class ReplayAndFloodTest {
         // A different message (new ephemeral, new index) with the same timestamp.
         byte[] second = p.initiation(12, EPOCH);
         assertTrue(p.consumeInitiation(first, NOW).isOk());
-        assertEquals(Reject.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(second, NOW + SECOND)));
+        assertEquals(Drop.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(second, NOW + SECOND)));
     }
 
     @Test
@@ -63,7 +63,7 @@ class ReplayAndFloodTest {
         byte[] second = p.initiation(12, EPOCH + (1 << 24) - 1);
         byte[] third = p.initiation(13, EPOCH + (1 << 24));
         assertTrue(p.consumeInitiation(first, NOW).isOk());
-        assertEquals(Reject.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(second, NOW + SECOND)));
+        assertEquals(Drop.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(second, NOW + SECOND)));
         assertTrue(p.consumeInitiation(third, NOW + SECOND).isOk());
     }
 
@@ -74,8 +74,8 @@ class ReplayAndFloodTest {
         byte[] second = p.initiation(12, EPOCH + SECOND);
         assertTrue(p.consumeInitiation(first, NOW).isOk());
 
-        assertEquals(Reject.INITIATION_FLOOD, reason(p.consumeInitiation(second, NOW)));
-        assertEquals(Reject.INITIATION_FLOOD, reason(p.consumeInitiation(second, NOW + 20 * MS - 1)));
+        assertEquals(Drop.INITIATION_FLOOD, reason(p.consumeInitiation(second, NOW)));
+        assertEquals(Drop.INITIATION_FLOOD, reason(p.consumeInitiation(second, NOW + 20 * MS - 1)));
         assertTrue(p.consumeInitiation(second, NOW + 20 * MS).isOk());
     }
 
@@ -85,7 +85,7 @@ class ReplayAndFloodTest {
         byte[] first = p.initiation(11, EPOCH);
         byte[] second = p.initiation(12, EPOCH + SECOND);
         assertTrue(p.consumeInitiation(first, NOW).isOk());
-        assertEquals(Reject.INITIATION_FLOOD, reason(p.consumeInitiation(second, NOW + 10 * MS)));
+        assertEquals(Drop.INITIATION_FLOOD, reason(p.consumeInitiation(second, NOW + 10 * MS)));
 
         // The response still answers the first initiation (sender index 11)...
         byte[] resp = p.response(22);
@@ -100,7 +100,7 @@ class ReplayAndFloodTest {
         assertTrue(p.consumeInitiation(p.initiation(11, EPOCH), NOW).isOk());
         assertTrue(p.consumeInitiation(p.initiation(12, EPOCH + SECOND), NOW + 20 * MS).isOk());
         byte[] third = p.initiation(13, EPOCH + 2 * SECOND);
-        assertEquals(Reject.INITIATION_FLOOD, reason(p.consumeInitiation(third, NOW + 39 * MS)));
+        assertEquals(Drop.INITIATION_FLOOD, reason(p.consumeInitiation(third, NOW + 39 * MS)));
         assertTrue(p.consumeInitiation(third, NOW + 40 * MS).isOk());
     }
 
@@ -111,7 +111,7 @@ class ReplayAndFloodTest {
         long t = -5 * SECOND;
         assertTrue(p.consumeInitiation(p.initiation(11, EPOCH), t).isOk());
         byte[] second = p.initiation(12, EPOCH + SECOND);
-        assertEquals(Reject.INITIATION_FLOOD, reason(p.consumeInitiation(second, t + 10 * MS)));
+        assertEquals(Drop.INITIATION_FLOOD, reason(p.consumeInitiation(second, t + 10 * MS)));
         assertTrue(p.consumeInitiation(second, t + 20 * MS).isOk());
     }
 
@@ -120,6 +120,6 @@ class ReplayAndFloodTest {
         Peers p = new Peers();
         byte[] init = p.initiation(11, EPOCH);
         assertTrue(p.consumeInitiation(init, NOW).isOk());
-        assertEquals(Reject.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(init, NOW + MS)));
+        assertEquals(Drop.REPLAYED_TIMESTAMP, reason(p.consumeInitiation(init, NOW + MS)));
     }
 }

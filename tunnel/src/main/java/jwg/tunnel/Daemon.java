@@ -1,14 +1,18 @@
 package jwg.tunnel;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import jwg.noise.Protocol;
 import jwg.tun.Tun;
 
 /**
@@ -19,7 +23,6 @@ import jwg.tun.Tun;
  * and when its socket file is deleted.
  */
 final class Daemon {
-    static final int DEFAULT_MTU = 1420;
     private static final String NOTIFY_ENV = "JWG_NOTIFY_PARENT";
     private static final String READY = "ready";
 
@@ -40,7 +43,7 @@ final class Daemon {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("WG_PROCESS_FOREGROUND", "1");
         pb.environment().put(NOTIFY_ENV, "1");
-        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         // wireguard-go's child logs to the inherited output only when LOG_LEVEL asks for logging.
         boolean logging = System.getenv("LOG_LEVEL") != null && !"silent".equals(System.getenv("LOG_LEVEL"));
         pb.redirectError(logging ? ProcessBuilder.Redirect.INHERIT : ProcessBuilder.Redirect.DISCARD);
@@ -82,9 +85,9 @@ final class Daemon {
             Tun tun = Tun.create(ifname);
             long t1 = System.nanoTime();
             try {
-                tun.setMtu(DEFAULT_MTU);
+                tun.setMtu(Protocol.DEFAULT_MTU);
             } catch (IOException e) {
-                log.error("setting MTU " + DEFAULT_MTU + ": " + e.getMessage());
+                log.error("setting MTU " + Protocol.DEFAULT_MTU + ": " + e.getMessage());
             }
             device.set(new Device(tun.name(), tun, log, done::countDown));
             device.get().bind(0, 0);
@@ -93,7 +96,7 @@ final class Daemon {
             uapiServer.get().start();
             long t2 = System.nanoTime();
             long jvm = ProcessHandle.current().info().startInstant()
-                    .map(i -> java.time.Duration.between(i, java.time.Instant.now()).toMillis()).orElse(-1L);
+                    .map(i -> Duration.between(i, Instant.now()).toMillis()).orElse(-1L);
             log.verbose("device started: TUN " + (t1 - t0) / 1_000_000 + " ms, device and UAPI socket "
                     + (t2 - t1) / 1_000_000 + " ms, " + jvm + " ms since the process started");
         } catch (IOException | RuntimeException e) {

@@ -40,7 +40,7 @@ final class DeviceTunnel implements Tunnel {
     public void probe(Key peer, List<InetSocketAddress> candidates, long ipv4DelayNanos) {
         Peer p = device.peer(peer);
         if (p != null) {
-            p.probe(candidates, ipv4DelayNanos);
+            device.probe(p, candidates, ipv4DelayNanos);
         }
     }
 }

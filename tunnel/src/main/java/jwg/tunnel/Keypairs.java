@@ -1,88 +1,88 @@
 package jwg.tunnel;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.function.Consumer;
 import jwg.noise.Keypair;
 
 /**
- * A peer's previous, current and next keypairs (§5.4.5, §6): the initiator uses a new keypair at once; the responder
- * holds it as "next" until the initiator's first transport message arrives on it (key confirmation), and meanwhile
- * keeps sending on the current one. Messages may still arrive on the previous keypair during the switch.
+ * A peer's previous, current and next sessions (§5.4.5, §6). The initiator sends on a new keypair at once. The
+ * responder keeps its new keypair as "next" until the initiator's first transport message arrives on it (key
+ * confirmation: only then does it know the initiator holds the same keys), sending on "current" meanwhile. "Previous"
+ * stays so that messages sealed before a switch still open after it.
  *
- * <p>Changes take this object's lock; the send path reads {@link #current} without one.
+ * <p>Not thread-safe: only its {@link Peer} touches it, under the peer's lock. Every session pushed out is handed to
+ * the release callback, which frees its receiver index: that is the one path by which keypairs leave.
  */
 final class Keypairs {
+    private final Consumer<Session> release;
     private Session previous;
-    private volatile Session current;
-    private volatile Session next;
+    private Session current;
+    private Session next;
+
+    Keypairs(Consumer<Session> release) {
+        this.release = release;
+    }
 
     /** The keypair to send with, or null. */
     Keypair current() {
-        Session s = current;
-        return s == null ? null : s.keypair();
+        return current == null ? null : current.keypair();
     }
 
-    /** Installs a newly derived keypair and returns the sessions it pushed out, whose indices must be freed. */
-    synchronized List<Session> install(Session fresh) {
-        List<Session> dropped = new ArrayList<>(2);
+    /** Whether kp is one of the three, i.e. its index has not been released. */
+    boolean holds(Keypair kp) {
+        return is(previous, kp) || is(current, kp) || is(next, kp);
+    }
+
+    boolean isNext(Keypair kp) {
+        return is(next, kp);
+    }
+
+    /** Installs a newly derived session, releasing the ones it pushes out. */
+    void install(Session fresh) {
         if (fresh.keypair().isInitiator()) {
             if (next != null) {
-                // A responder-side keypair never confirmed: it becomes "previous" so late messages on it still open.
-                add(dropped, previous);
-                add(dropped, current);
+                // An unconfirmed responder keypair: the other side may have sent on it, so it becomes "previous".
+                drop(previous);
+                drop(current);
                 previous = next;
                 next = null;
             } else {
-                add(dropped, previous);
+                drop(previous);
                 previous = current;
             }
             current = fresh;
         } else {
-            add(dropped, next);
-            add(dropped, previous);
+            drop(next);
+            drop(previous);
             next = fresh;
             previous = null;
         }
-        return dropped;
     }
 
-    /**
-     * Called for every authenticated transport message: the first one on "next" confirms it. Returns the sessions that
-     * pushed out (null when nothing changed, which is the case for every packet but one per handshake).
-     */
-    List<Session> received(Keypair keypair) {
-        Session n = next;
-        if (n == null || n.keypair() != keypair) {
-            return null;
-        }
-        synchronized (this) {
-            if (next != n) {
-                return null;
-            }
-            List<Session> dropped = new ArrayList<>(1);
-            add(dropped, previous);
-            previous = current;
-            current = n;
-            next = null;
-            return dropped;
-        }
+    /** Key confirmation (§5.4.5): "next" becomes current. Call only when {@link #isNext} is true. */
+    void confirmNext() {
+        drop(previous);
+        previous = current;
+        current = next;
+        next = null;
     }
 
-    /** Forgets every keypair (key material zeroing, peer removal); returns them for index release. */
-    synchronized List<Session> clear() {
-        List<Session> dropped = new ArrayList<>(3);
-        add(dropped, previous);
-        add(dropped, current);
-        add(dropped, next);
+    /** Releases all three (key erasure, a new private key, removal). */
+    void clear() {
+        drop(previous);
+        drop(current);
+        drop(next);
         previous = null;
         current = null;
         next = null;
-        return dropped;
     }
 
-    private static void add(List<Session> list, Session s) {
+    private void drop(Session s) {
         if (s != null) {
-            list.add(s);
+            release.accept(s);
         }
+    }
+
+    private static boolean is(Session s, Keypair kp) {
+        return s != null && s.keypair() == kp;
     }
 }

@@ -1,98 +1,644 @@
 package jwg.tunnel;
 
+import static jwg.noise.Protocol.KEEPALIVE_TIMEOUT_NANOS;
 import static jwg.noise.Protocol.REJECT_AFTER_TIME_NANOS;
 import static jwg.noise.Protocol.REKEY_AFTER_MESSAGES;
 import static jwg.noise.Protocol.REKEY_AFTER_TIME_NANOS;
+import static jwg.noise.Protocol.REKEY_ATTEMPT_TIME_NANOS;
 import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 
-import java.net.Inet6Address;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Collectors;
 import jwg.noise.CookieGenerator;
+import jwg.noise.Drop;
 import jwg.noise.Handshake;
 import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
+import jwg.noise.Result;
+import jwg.noise.StaticIdentity;
 
 /**
- * One configured peer: its handshake, cookie state, keypairs, endpoint, timers, counters, and the packets staged
- * while it has no session.
+ * One peer's protocol state, with no I/O, no threads and no clock of its own: its handshake and cookies, its
+ * previous/current/next keypairs, the packets staged while it has no session, its timers (as deadlines), its
+ * counters and endpoint, and the receiver indices it registered. Inputs are method calls carrying the time; outputs
+ * go to its {@link Driver}: packets to seal and send in order, handshake messages to send, when to be woken, events.
+ *
+ * <p>Concurrency: every input takes this peer's lock, so the peer is a sequential state machine whichever thread
+ * calls it. Under that lock a transport packet gets its counter and its place in {@link #outbound} together, which
+ * is what keeps sending order equal to counter order, and staged packets always get counters before newer ones.
+ * The lock is per peer: no packet of another peer ever waits for it. The handshake's DH work runs under it too
+ * (once per handshake, ~0.2 ms): simpler than any scheme that lets a half-finished handshake be seen.
  */
 final class Peer {
-    /** wireguard-go's QueueStagedSize: packets held while a handshake is under way; the oldest go first. */
+    /** Packets held while a handshake is under way (wireguard-go holds as many); the oldest go first. */
     static final int MAX_STAGED = 128;
+    /** Packets of one peer in the pipeline at once, per direction. */
+    static final int IN_FLIGHT = 1024;
+    /** Retransmissions before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT (§6.4). */
+    static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME_NANOS / REKEY_TIMEOUT_NANOS);
 
-    private final Device device;
     final Key publicKey;
-    final Handshake handshake;
-    final CookieGenerator cookies;
-    final Keypairs keypairs = new Keypairs();
-    final Timers timers;
-    final AtomicLong txBytes = new AtomicLong();
-    final AtomicLong rxBytes = new AtomicLong();
-    private final ArrayBlockingQueue<byte[]> staged = new ArrayBlockingQueue<>(MAX_STAGED);
+    /** Sealed in parallel, sent in this order. */
+    final OrderedQueue outbound = new OrderedQueue(IN_FLIGHT);
+    /** Opened in parallel, checked against the replay window and delivered in this order. */
+    final OrderedQueue inbound = new OrderedQueue(IN_FLIGHT);
+
+    private final Driver driver;
+    private final Handshake handshake;
+    private final CookieGenerator cookies;
+    private final Keypairs keypairs;
+    private final Timers timers;
+    private final ArrayDeque<byte[]> staged = new ArrayDeque<>();
+
+    // Read without the lock (UAPI, roaming), written under it.
     private volatile InetSocketAddress endpoint;
-    private volatile int persistentKeepaliveInterval;
     private volatile Key presharedKey = Key.zero();
+    private volatile int persistentKeepalive;
     private volatile long lastHandshakeEpochNanos;
-    private volatile long lastSentHandshakeNanos = System.nanoTime() - 2 * REKEY_TIMEOUT_NANOS;
-    private int handshakeIndex;
+    private volatile long txBytes;
+    private volatile long rxBytes;
     private volatile long lastReceivedNanos;
     private volatile long lastDataSentNanos;
-    /** Where and when the initiation in flight was sent, for the RTT roaming records. */
-    private volatile Map<InetSocketAddress, Long> initiationSentAt = Map.of();
     private volatile boolean removed;
 
-    Peer(Device device, Key publicKey) {
-        this.device = device;
+    private boolean anyInitiation;
+    private long lastInitiationNanos;
+    private boolean initiationQueued;
+    private int handshakeAttempts;
+    /** The receive side asked for a handshake because the keypair is about to expire; once per session. */
+    private boolean lastMinuteHandshakeSent;
+    private Session handshakeSession;
+    private int handshakeIndex;
+    /** When the initiation in flight went to each address, for the RTT that roaming records. */
+    private final Map<InetSocketAddress, Long> initiationSentAt = new HashMap<>();
+    private long initiations;
+    private long handshakesCompleted;
+    private long handshakesCompletedAtInitiation;
+    private long wakeAt = Timers.OFF;
+
+    Peer(Key publicKey, Driver driver) {
         this.publicKey = publicKey;
-        this.handshake = new Handshake(device.identity(), publicKey);
+        this.driver = driver;
+        this.handshake = new Handshake(driver.identity(), publicKey);
         this.cookies = new CookieGenerator(publicKey);
-        this.timers = new Timers(this, device.scheduler());
+        this.keypairs = new Keypairs(this::release);
+        this.timers = new Timers(driver.random());
     }
 
-    Log log() {
-        return device.log();
+    // ---- outbound ----
+
+    /**
+     * An IP packet from the TUN device for this peer, at p.buf[16, 16+p.length) with room for sealing after it: it
+     * goes to the pipeline with the next counter, or is staged until a handshake gives this peer a session.
+     */
+    synchronized void send(Packet p, long now) {
+        if (removed) {
+            driver.dropped(p, Drop.PEER_GONE);
+            return;
+        }
+        Keypair kp = usableKeypair(now);
+        if (kp != null) {
+            flushStaged(kp, now);
+        }
+        if (kp == null || !transmit(p, kp, true, now)) {
+            stage(p);
+            requestHandshake(false, now);
+        } else {
+            keepKeyFreshSending(kp, now);
+        }
+        rearm();
+    }
+
+    /** A keepalive now (persistent keepalive switched on), or a handshake if there is no session to send it on. */
+    synchronized void sendKeepaliveNow(long now) {
+        if (!removed) {
+            sendKeepalive(now);
+            rearm();
+        }
+    }
+
+    private Keypair usableKeypair(long now) {
+        Keypair kp = keypairs.current();
+        if (kp == null || endpoint == null || now - kp.createdNanos() >= REJECT_AFTER_TIME_NANOS) {
+            return null;
+        }
+        return kp;
+    }
+
+    /**
+     * Gives p the next counter of kp and its place in {@link #outbound}, and hands it to the driver to seal: false if
+     * kp has no counters left (p is untouched then). Every transport message leaves through here.
+     */
+    private boolean transmit(Packet p, Keypair kp, boolean data, long now) {
+        long counter = kp.nextCounter();
+        if (counter == Keypair.EXHAUSTED) {
+            return false;
+        }
+        p.outbound = true;
+        p.peer = this;
+        p.keypair = kp;
+        p.counter = counter;
+        p.address = endpoint;
+        if (!outbound.add(p)) {
+            driver.dropped(p, Drop.PEER_QUEUE_FULL);
+            return true;
+        }
+        timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
+        timers.anyAuthenticatedPacketSent();
+        txBytes += Keypair.sealedLength(p.length, driver.mtu());
+        if (data) {
+            timers.dataSent(now);
+            lastDataSentNanos = now;
+        }
+        driver.seal(p);
+        return true;
+    }
+
+    private void sendKeepalive(long now) {
+        Keypair kp = usableKeypair(now);
+        if (kp == null) {
+            requestHandshake(false, now);
+            return;
+        }
+        if (!staged.isEmpty()) {
+            flushStaged(kp, now);
+            return;
+        }
+        Packet p = driver.packet();
+        if (p == null) {
+            driver.count(Drop.BUFFERS_EXHAUSTED);
+            return;
+        }
+        p.length = 0;
+        if (!transmit(p, kp, false, now)) {
+            driver.recycle(p);
+            requestHandshake(false, now);
+        }
+    }
+
+    private void stage(Packet p) {
+        byte[] copy = Arrays.copyOfRange(p.buf, Message.TRANSPORT_HEADER_LEN, Message.TRANSPORT_HEADER_LEN + p.length);
+        driver.recycle(p);
+        if (staged.size() == MAX_STAGED) {
+            staged.poll();
+            driver.count(Drop.STAGED_OVERFLOW);
+        }
+        staged.add(copy);
+    }
+
+    /** Sends what was staged, oldest first, before anything newer can take a counter. */
+    private void flushStaged(Keypair kp, long now) {
+        for (byte[] s; (s = staged.peek()) != null; ) {
+            Packet p = driver.packet();
+            if (p == null) {
+                driver.count(Drop.BUFFERS_EXHAUSTED);
+                return;
+            }
+            p.ensureCapacity(s.length + Packet.OVERHEAD);
+            System.arraycopy(s, 0, p.buf, Message.TRANSPORT_HEADER_LEN, s.length);
+            p.length = s.length;
+            if (!transmit(p, kp, true, now)) {
+                driver.recycle(p);
+                requestHandshake(false, now);
+                return;
+            }
+            staged.poll();
+        }
+    }
+
+    /** §6.2: the initiator renews a keypair that is old or has sent too much, at its next send. */
+    private void keepKeyFreshSending(Keypair kp, long now) {
+        if (kp.isInitiator() && (Long.compareUnsigned(kp.sendCount(), REKEY_AFTER_MESSAGES) > 0
+                || now - kp.createdNanos() > REKEY_AFTER_TIME_NANOS)) {
+            requestHandshake(false, now);
+        }
+    }
+
+    /**
+     * §6.2: an initiator that only receives would otherwise let its keypair lapse: once the keypair is older than
+     * REJECT_AFTER_TIME − KEEPALIVE_TIMEOUT − REKEY_TIMEOUT, receiving on it starts a handshake, once.
+     */
+    private void keepKeyFreshReceiving(Keypair kp, long now) {
+        if (!lastMinuteHandshakeSent && kp == keypairs.current() && kp.isInitiator()
+                && now - kp.createdNanos() > REJECT_AFTER_TIME_NANOS - KEEPALIVE_TIMEOUT_NANOS - REKEY_TIMEOUT_NANOS) {
+            lastMinuteHandshakeSent = true;
+            requestHandshake(false, now);
+        }
+    }
+
+    // ---- handshake ----
+
+    /**
+     * Asks the driver for an initiation unless one went out less than REKEY_TIMEOUT ago (§6.1) or is already asked
+     * for. A fresh request (not a retransmission) starts the attempt count again.
+     */
+    private void requestHandshake(boolean retry, long now) {
+        if (!retry) {
+            handshakeAttempts = 0;
+        }
+        if (removed || initiationQueued || rateLimited(now)) {
+            return;
+        }
+        initiationQueued = true;
+        driver.initiate(this);
+    }
+
+    private boolean rateLimited(long now) {
+        return anyInitiation && now - lastInitiationNanos < REKEY_TIMEOUT_NANOS;
+    }
+
+    /** What {@link Driver#initiate} runs: an initiation to the endpoint, if still due. Does the DH work. */
+    synchronized void initiate(long now) {
+        initiationQueued = false;
+        if (rateLimited(now)) {
+            return;
+        }
+        InetSocketAddress to = endpoint;
+        sendInitiation(to == null ? List.of() : List.of(to), true, now);
+        rearm();
+    }
+
+    /**
+     * Roaming's probe: one initiation to every address in to, whatever the rate limit (roaming paces its probes).
+     * Returns the probe's id for {@link #probeAgain}.
+     */
+    synchronized long probe(List<InetSocketAddress> to, long now) {
+        sendInitiation(to, true, now);
+        rearm();
+        return initiations;
+    }
+
+    /**
+     * The second wave of a probe (IPv4 after IPv6's head start): a new initiation to to, unless another initiation
+     * went out or a handshake completed since the probe. It is a new initiation rather than the same one because a
+     * responder that got the first over one family would drop a copy over the other as a replay; and since it
+     * replaces this side's handshake state, a late answer to the first wave no longer counts.
+     */
+    synchronized void probeAgain(long probe, List<InetSocketAddress> to, long now) {
+        if (probe == initiations && handshakesCompleted == handshakesCompletedAtInitiation) {
+            sendInitiation(to, false, now);
+            rearm();
+        }
+    }
+
+    /** A new initiation to every address in to; fresh: a new round of RTT measurements. */
+    private void sendInitiation(List<InetSocketAddress> to, boolean fresh, long now) {
+        if (removed || !handshake.canHandshake()) {
+            return;
+        }
+        anyInitiation = true;
+        lastInitiationNanos = now;
+        byte[] msg = new byte[Message.INITIATION_LEN];
+        if (!handshake.createInitiation(msg, 0, newHandshakeIndex(), driver.random(), driver.epochNanos())) {
+            releaseHandshakeIndex();
+            return;
+        }
+        cookies.addMacs(msg, 0, msg.length, now);
+        initiations++;
+        if (fresh) {
+            initiationSentAt.clear();
+            handshakesCompletedAtInitiation = handshakesCompleted;
+        }
+        driver.log(this + ": sending handshake initiation to " + to.size() + " address(es)");
+        timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
+        timers.anyAuthenticatedPacketSent();
+        for (InetSocketAddress address : to) {
+            initiationSentAt.put(address, now);
+            driver.sendHandshake(msg, address);
+            txBytes += msg.length;
+        }
+        timers.handshakeInitiated(now);
+    }
+
+    /**
+     * The peer's initiation was consumed (by {@link Handshake#consumeInitiation}, macs and load checks passed): answer
+     * it from from. The responder derives its keypair now but sends on it only after key confirmation.
+     */
+    synchronized void respond(InetSocketAddress from, int initiationLength, long now) {
+        if (removed) {
+            return;
+        }
+        driver.log(this + ": received handshake initiation");
+        authenticatedFrom(from, true, initiationLength, now);
+        byte[] response = new byte[Message.RESPONSE_LEN];
+        if (!handshake.createResponse(response, 0, newHandshakeIndex(), driver.random())) {
+            releaseHandshakeIndex();
+            driver.count(Drop.WRONG_STATE);
+            return;
+        }
+        Keypair kp = handshake.deriveKeypair(now);
+        if (kp == null) {
+            releaseHandshakeIndex();
+            return;
+        }
+        install(kp, now);
+        cookies.addMacs(response, 0, response.length, now);
+        timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
+        timers.anyAuthenticatedPacketSent();
+        driver.log(this + ": sending handshake response");
+        driver.sendHandshake(response, from);
+        txBytes += response.length;
+        rearm();
+    }
+
+    /** A response to our initiation (found by its receiver index, macs and load checks passed). */
+    synchronized void consumeResponse(byte[] msg, InetSocketAddress from, long now) {
+        if (removed) {
+            return;
+        }
+        if (handshake.consumeResponse(msg, 0) instanceof Result.Dropped<Handshake> d) {
+            driver.count(d.reason());
+            return;
+        }
+        driver.log(this + ": received handshake response");
+        Long sentAt = initiationSentAt.get(from);
+        authenticatedFrom(from, false, msg.length, now);
+        Keypair kp = handshake.deriveKeypair(now);
+        if (kp == null) {
+            return;
+        }
+        install(kp, now);
+        handshakeComplete();
+        // §5.4.5: the responder may not send until our first message confirms the session, so one goes at once.
+        if (staged.isEmpty()) {
+            sendKeepalive(now);
+        } else {
+            flushStaged(kp, now);
+        }
+        driver.handshakeCompleted(this, from, sentAt == null ? -1 : now - sentAt);
+        rearm();
+    }
+
+    /** A cookie reply to one of our messages (§5.4.7): the next initiation carries mac2. */
+    synchronized void consumeCookieReply(byte[] msg, long now) {
+        if (cookies.consumeReply(msg, 0, now) instanceof Result.Dropped<?> d) {
+            driver.count(d.reason());
+        }
+    }
+
+    /** The handshake's keypair takes over the handshake's receiver index. */
+    private void install(Keypair kp, long now) {
+        Session session = new Session(this, kp);
+        driver.indices().replace(kp.localIndex(), session);
+        handshakeSession = null;
+        keypairs.install(session);
+        timers.sessionDerived(now);
+    }
+
+    private void handshakeComplete() {
+        timers.handshakeComplete();
+        handshakeAttempts = 0;
+        lastMinuteHandshakeSent = false;
+        handshakesCompleted++;
+        lastHandshakeEpochNanos = driver.epochNanos();
+    }
+
+    /** A fresh receiver index for the handshake in flight, replacing the previous one. */
+    private int newHandshakeIndex() {
+        releaseHandshakeIndex();
+        handshakeSession = new Session(this, null);
+        handshakeIndex = driver.indices().allocate(handshakeSession);
+        return handshakeIndex;
+    }
+
+    private void releaseHandshakeIndex() {
+        if (handshakeSession != null) {
+            driver.indices().remove(handshakeIndex, handshakeSession);
+            handshakeSession = null;
+        }
+    }
+
+    private void release(Session s) {
+        driver.indices().remove(s.keypair().localIndex(), s);
+    }
+
+    // ---- inbound ----
+
+    /**
+     * The ordered half of receiving a transport message: p was decrypted by a worker (p.result: plaintext length or
+     * a Drop code). Checks the counter against the replay window (here, in arrival order, so the window is exact),
+     * does an authenticated packet's bookkeeping, and returns the length of the IP packet at p.buf[16...] to write to
+     * the TUN device, 0 for a keepalive, or a Drop code.
+     */
+    synchronized int receive(Packet p, long now) {
+        if (p.result < 0) {
+            return p.result;
+        }
+        Keypair kp = p.keypair;
+        if (removed) {
+            return Drop.PEER_GONE.code();
+        }
+        if (!keypairs.holds(kp)) {
+            return Drop.UNKNOWN_INDEX.code();
+        }
+        if (now - kp.createdNanos() >= REJECT_AFTER_TIME_NANOS) {
+            return Drop.KEYPAIR_EXPIRED.code();
+        }
+        if (!kp.acceptCounter(p.counter)) {
+            return Drop.REPLAYED_COUNTER.code();
+        }
+        if (keypairs.isNext(kp)) {
+            keypairs.confirmNext();
+            handshakeComplete();
+            flushStaged(kp, now);
+        }
+        keepKeyFreshReceiving(kp, now);
+        authenticatedFrom(p.address, true, p.length, now);
+        int n = p.result;
+        if (n > 0) {
+            n = innerLength(p.buf, Message.TRANSPORT_HEADER_LEN, n);
+            if (n < 0) {
+                n = Drop.NOT_IP.code();
+            } else {
+                timers.dataReceived(now);
+            }
+        }
+        rearm();
+        return n;
+    }
+
+    /**
+     * The bookkeeping of every authenticated message received. Its source becomes the endpoint (§2.1); a message
+     * the peer sent on its own (roams: not a response to us) moving it is news for roaming.
+     */
+    private void authenticatedFrom(InetSocketAddress from, boolean roams, int length, long now) {
+        lastReceivedNanos = now;
+        rxBytes += length;
+        timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
+        timers.anyAuthenticatedPacketReceived();
+        InetSocketAddress old = endpoint;
+        if (from != null && !from.equals(old)) {
+            endpoint = from;
+            if (old != null) {
+                driver.log(this + ": endpoint changed from " + Uapi.formatEndpoint(old) + " to "
+                        + Uapi.formatEndpoint(from));
+                if (roams) {
+                    driver.endpointRoamed(this, old, from);
+                }
+            }
+        }
+    }
+
+    /** The IP packet's own length within n bytes of padded plaintext at buf[off...], or -1 if it is not one. */
+    static int innerLength(byte[] buf, int off, int n) {
+        int version = (buf[off] & 0xff) >> 4;
+        int total;
+        if (version == 4 && n >= 20) {
+            total = (buf[off + 2] & 0xff) << 8 | (buf[off + 3] & 0xff);
+            return total <= n && total >= 20 ? total : -1;
+        }
+        if (version == 6 && n >= 40) {
+            total = 40 + ((buf[off + 4] & 0xff) << 8 | (buf[off + 5] & 0xff));
+            return total <= n ? total : -1;
+        }
+        return -1;
+    }
+
+    // ---- timers ----
+
+    /** What {@link Driver#wakeAt} runs: acts on every timer that is due, then asks to be woken for the next. */
+    synchronized void tick(long now) {
+        if (wakeAt != Timers.OFF && now - wakeAt >= 0) {
+            wakeAt = Timers.OFF;
+        }
+        if (removed) {
+            return;
+        }
+        int due = timers.due(now);
+        if ((due & Timers.RETRANSMIT_HANDSHAKE) != 0) {
+            retransmitHandshake(now);
+        }
+        if ((due & Timers.SEND_KEEPALIVE) != 0) {
+            sendKeepalive(now);
+            timers.passiveKeepaliveSent(now);
+        }
+        if ((due & Timers.NEW_HANDSHAKE) != 0) {
+            driver.log(this + ": nothing came back for " + (KEEPALIVE_TIMEOUT_NANOS + REKEY_TIMEOUT_NANOS) / 1_000_000_000L
+                    + " s after data was sent, starting a new handshake");
+            requestHandshake(false, now);
+        }
+        if ((due & Timers.ZERO_KEY_MATERIAL) != 0) {
+            driver.log(this + ": no new session for " + 3 * REJECT_AFTER_TIME_NANOS / 1_000_000_000L
+                    + " s, erasing its keys");
+            eraseKeys();
+        }
+        if ((due & Timers.PERSISTENT_KEEPALIVE) != 0 && persistentKeepalive > 0) {
+            sendKeepalive(now);
+        }
+        rearm();
+    }
+
+    private void retransmitHandshake(long now) {
+        if (handshakeAttempts > MAX_TIMER_HANDSHAKES) {
+            driver.log(this + ": no handshake after " + (handshakeAttempts + 1) + " initiations, giving up");
+            timers.handshakeGaveUp(now);
+            for (int n = staged.size(); n > 0; n--) {
+                driver.count(Drop.HANDSHAKE_GAVE_UP);
+            }
+            staged.clear();
+            return;
+        }
+        handshakeAttempts++;
+        driver.log(this + ": no response after " + REKEY_TIMEOUT_NANOS / 1_000_000_000L + " s, initiating again (try "
+                + (handshakeAttempts + 1) + ")");
+        requestHandshake(true, now);
+    }
+
+    /** Asks the driver to wake this peer at its earliest deadline, unless a wake-up at or before it is pending. */
+    private void rearm() {
+        long next = timers.next();
+        if (next != Timers.OFF && (wakeAt == Timers.OFF || next - wakeAt < 0)) {
+            wakeAt = next;
+            driver.wakeAt(this, next);
+        }
+    }
+
+    private void eraseKeys() {
+        keypairs.clear();
+        releaseHandshakeIndex();
+        handshake.clear();
+    }
+
+    // ---- configuration ----
+
+    synchronized void setEndpoint(InetSocketAddress address) {
+        InetSocketAddress old = endpoint;
+        if (address != null && !address.equals(old)) {
+            endpoint = address;
+            if (old != null) {
+                driver.log(this + ": endpoint set from " + Uapi.formatEndpoint(old) + " to "
+                        + Uapi.formatEndpoint(address));
+            }
+        }
+    }
+
+    synchronized void setPresharedKey(Key psk) {
+        presharedKey = psk;
+        handshake.setPresharedKey(psk);
+    }
+
+    /** Sets the persistent keepalive interval (0: off); true if it was off and is now on. */
+    synchronized boolean setPersistentKeepalive(int seconds) {
+        boolean switchedOn = persistentKeepalive == 0 && seconds > 0;
+        persistentKeepalive = seconds;
+        if (seconds == 0) {
+            timers.persistentKeepaliveOff();
+        }
+        return switchedOn;
+    }
+
+    /** The device's private key changed: sessions and a handshake under the old one are void. */
+    synchronized void identityChanged(StaticIdentity identity) {
+        eraseKeys();
+        handshake.setLocalIdentity(identity);
+        anyInitiation = false;
+    }
+
+    /** The peer leaves the device: everything it registered is released, its keys erased, its staged packets dropped. */
+    synchronized void remove() {
+        removed = true;
+        timers.stop();
+        eraseKeys();
+        for (int n = staged.size(); n > 0; n--) {
+            driver.count(Drop.PEER_GONE);
+        }
+        staged.clear();
+    }
+
+    // ---- what the UAPI and roaming read ----
+
+    /** The handshake, for the device's lookup of an initiator by its static key. */
+    Handshake handshake() {
+        return handshake;
     }
 
     InetSocketAddress endpoint() {
         return endpoint;
     }
 
-    /** Built-in roaming (§2.1): set from configuration, and from the source of every authenticated packet. */
-    void setEndpoint(InetSocketAddress address) {
-        InetSocketAddress old = endpoint;
-        if (address != null && !address.equals(old)) {
-            endpoint = address;
-            if (old != null) {
-                log().verbose(this + ": endpoint changed from " + Uapi.formatEndpoint(old) + " to "
-                        + Uapi.formatEndpoint(address));
-            }
-        }
+    Key presharedKey() {
+        return presharedKey;
     }
 
-    /** The source of an authenticated packet the peer sent on its own (data, keepalive, initiation): §2.1 roaming. */
-    void receivedFrom(InetSocketAddress address) {
-        lastReceivedNanos = System.nanoTime();
-        InetSocketAddress old = endpoint;
-        if (address != null && !address.equals(old)) {
-            setEndpoint(address);
-            if (old != null) {
-                device.roamingListener().endpointRoamed(publicKey, old, address);
-            }
-        }
+    int persistentKeepalive() {
+        return persistentKeepalive;
     }
 
-    /** A response to our own initiation: it moves the endpoint, but it is no sign of the peer roaming. */
-    void answeredFrom(InetSocketAddress address) {
-        lastReceivedNanos = System.nanoTime();
-        setEndpoint(address);
+    long lastHandshakeEpochNanos() {
+        return lastHandshakeEpochNanos;
+    }
+
+    long txBytes() {
+        return txBytes;
+    }
+
+    long rxBytes() {
+        return rxBytes;
     }
 
     long lastReceivedNanos() {
@@ -103,293 +649,20 @@ final class Peer {
         return lastDataSentNanos;
     }
 
-    /** The time since the initiation in flight was sent to from, or -1 if it was not sent there. */
-    long initiationRtt(InetSocketAddress from) {
-        Long at = initiationSentAt.get(from);
-        return at == null ? -1 : System.nanoTime() - at;
-    }
-
-    int persistentKeepaliveInterval() {
-        return persistentKeepaliveInterval;
-    }
-
-    void setPersistentKeepaliveInterval(int seconds) {
-        persistentKeepaliveInterval = seconds;
-    }
-
-    Key presharedKey() {
-        return presharedKey;
-    }
-
-    void setPresharedKey(Key psk) {
-        presharedKey = psk;
-        handshake.setPresharedKey(psk);
-    }
-
-    long lastHandshakeEpochNanos() {
-        return lastHandshakeEpochNanos;
-    }
-
-    void recordHandshakeTime() {
-        lastHandshakeEpochNanos = Device.epochNanos();
-    }
-
-    /**
-     * Seals the IP packet at work[16, 16+len) and sends it; stages it and starts a handshake when there is no usable
-     * session. Called on the TUN reader thread.
-     */
-    void sendData(byte[] work, int len) {
-        Keypair kp = keypairs.current();
-        long now = System.nanoTime();
-        InetSocketAddress to = endpoint;
-        if (kp == null || now - kp.createdNanos() >= REJECT_AFTER_TIME_NANOS || to == null) {
-            stage(work, len);
-            sendHandshakeInitiation(false);
-            return;
-        }
-        int n = kp.seal(work, 0, len, device.mtu());
-        if (n < 0) {
-            stage(work, len);
-            sendHandshakeInitiation(false);
-            return;
-        }
-        transmit(work, n, to, true);
-        keepKeyFreshSending(kp, now);
-    }
-
-    /** §6.1: the initiator rekeys a keypair that is old or has sent too much, on the next send. */
-    private void keepKeyFreshSending(Keypair kp, long now) {
-        if (kp.isInitiator() && (Long.compareUnsigned(kp.sendCount(), REKEY_AFTER_MESSAGES) > 0
-                || now - kp.createdNanos() > REKEY_AFTER_TIME_NANOS)) {
-            sendHandshakeInitiation(false);
-        }
-    }
-
-    /**
-     * §6.1: the initiator, receiving on a keypair about to be rejected (older than REJECT_AFTER_TIME −
-     * KEEPALIVE_TIMEOUT − REKEY_TIMEOUT), starts a new handshake so the session does not lapse while only the other
-     * side talks.
-     */
-    void keepKeyFreshReceiving(Keypair kp) {
-        if (kp == keypairs.current() && kp.isInitiator() && System.nanoTime() - kp.createdNanos()
-                > REJECT_AFTER_TIME_NANOS - jwg.noise.Protocol.KEEPALIVE_TIMEOUT_NANOS - REKEY_TIMEOUT_NANOS) {
-            sendHandshakeInitiation(false);
-        }
-    }
-
-    /** Sends an empty transport message (keepalive), or starts a handshake when there is no session to send it on. */
-    void sendKeepalive() {
-        Keypair kp = keypairs.current();
-        InetSocketAddress to = endpoint;
-        if (kp == null || to == null || System.nanoTime() - kp.createdNanos() >= REJECT_AFTER_TIME_NANOS) {
-            sendHandshakeInitiation(false);
-            return;
-        }
-        byte[] buf = new byte[Message.TRANSPORT_MIN_LEN];
-        int n = kp.seal(buf, 0, 0, 0);
-        if (n < 0) {
-            return;
-        }
-        transmit(buf, n, to, false);
-        device.udp().flush();
-    }
-
-    /** Sends a sealed transport message, with the timer hooks and counters every authenticated send needs. */
-    private void transmit(byte[] buf, int n, InetSocketAddress to, boolean data) {
-        timers.anyAuthenticatedPacketTraversal();
-        timers.anyAuthenticatedPacketSent();
-        device.udp().send(buf, 0, n, to);
-        txBytes.addAndGet(n);
-        if (data) {
-            timers.dataSent();
-            lastDataSentNanos = System.nanoTime();
-        }
-    }
-
-    /**
-     * The initiator's first send on a new session (§5.4.5): what was staged, or else a keepalive, since the responder
-     * may not send until this side's first message confirms the session.
-     */
-    void sendStagedOrKeepalive() {
-        if (staged.isEmpty()) {
-            sendKeepalive();
-            return;
-        }
-        sendStaged();
-    }
-
-    /** Sends what was staged while there was no session (the responder, once its session is confirmed). */
-    void sendStaged() {
-        if (staged.isEmpty()) {
-            return;
-        }
-        Keypair kp = keypairs.current();
-        InetSocketAddress to = endpoint;
-        if (kp == null || to == null) {
-            return;
-        }
-        for (byte[] packet; (packet = staged.poll()) != null; ) {
-            byte[] work = new byte[Message.TRANSPORT_HEADER_LEN + packet.length + 16 + 16];
-            System.arraycopy(packet, 0, work, Message.TRANSPORT_HEADER_LEN, packet.length);
-            int n = kp.seal(work, 0, packet.length, device.mtu());
-            if (n < 0) {
-                return;
-            }
-            transmit(work, n, to, true);
-        }
-        device.udp().flush();
-    }
-
-    private void stage(byte[] work, int len) {
-        byte[] copy = new byte[len];
-        System.arraycopy(work, Message.TRANSPORT_HEADER_LEN, copy, 0, len);
-        while (!staged.offer(copy)) {
-            staged.poll();
-        }
-    }
-
-    void dropStaged() {
-        staged.clear();
-    }
-
-    /**
-     * Starts a handshake unless one was sent less than REKEY_TIMEOUT ago (§6.1: at most one initiation per
-     * REKEY_TIMEOUT). The DH work happens on the device's handshake thread, never on a packet thread.
-     */
-    void sendHandshakeInitiation(boolean retry) {
-        if (!retry) {
-            timers.resetHandshakeAttempts();
-        }
-        if (System.nanoTime() - lastSentHandshakeNanos < REKEY_TIMEOUT_NANOS || removed) {
-            return;
-        }
-        device.onHandshakeThread(() -> createAndSendInitiation());
-    }
-
-    private void createAndSendInitiation() {
-        if (System.nanoTime() - lastSentHandshakeNanos < REKEY_TIMEOUT_NANOS || removed) {
-            return;
-        }
-        InetSocketAddress to = endpoint;
-        sendInitiation(to == null ? List.of() : List.of(to), new ConcurrentHashMap<>());
-    }
-
-    /**
-     * Roaming's probe: an initiation to the IPv6 candidates, then, unless a handshake completed meanwhile, a fresh
-     * one to the IPv4 candidates ipv4DelayNanos later (happy eyeballs). Within a family one message goes to every
-     * address: the responder accepts it once and drops the copies as replays. Across families it must not: where IPv6
-     * carries initiations but not their responses, the responder would accept the IPv6 copy and drop the IPv4 one as
-     * its replay, probe after probe (found against the kernel). The fresh one replaces this side's handshake state, so
-     * an IPv6 response slower than the head start no longer counts: IPv4 has won. Roaming paces its own probes, so
-     * this bypasses the one-per-REKEY_TIMEOUT limit.
-     */
-    void probe(List<InetSocketAddress> candidates, long ipv4DelayNanos) {
-        Map<Boolean, List<InetSocketAddress>> byFamily = candidates.stream()
-                .collect(Collectors.partitioningBy(a -> a.getAddress() instanceof Inet6Address));
-        List<InetSocketAddress> v6 = byFamily.get(true);
-        List<InetSocketAddress> v4 = byFamily.get(false);
-        Map<InetSocketAddress, Long> sent = new ConcurrentHashMap<>();
-        long started = Device.epochNanos();
-        device.onHandshakeThread(() -> {
-            if (v6.isEmpty()) {
-                sendInitiation(v4, sent);
-                return;
-            }
-            sendInitiation(v6, sent);
-            if (!v4.isEmpty()) {
-                device.scheduler().schedule(() -> device.onHandshakeThread(() -> {
-                    if (initiationSentAt == sent && lastHandshakeEpochNanos < started) {
-                        sendInitiation(v4, sent);
-                    }
-                }), ipv4DelayNanos, TimeUnit.NANOSECONDS);
-            }
-        });
-    }
-
-    /** A new initiation, sent to every address in to; sent records when it left for each. Handshake thread only. */
-    private void sendInitiation(List<InetSocketAddress> to, Map<InetSocketAddress, Long> sent) {
-        if (removed || !handshake.canHandshake()) {
-            return;
-        }
-        long now = System.nanoTime();
-        lastSentHandshakeNanos = now;
-        byte[] msg = new byte[Message.INITIATION_LEN];
-        if (!handshake.createInitiation(msg, 0, newHandshakeIndex(), device.random(), Device.epochNanos())) {
-            return;
-        }
-        cookies.addMacs(msg, 0, msg.length, now);
-        log().verbose(this + ": sending handshake initiation to " + to.size() + " address(es)");
-        timers.anyAuthenticatedPacketTraversal();
-        timers.anyAuthenticatedPacketSent();
-        initiationSentAt = sent;
-        for (InetSocketAddress address : to) {
-            sent.put(address, System.nanoTime());
-            device.udp().sendNow(msg, 0, msg.length, address);
-            txBytes.addAndGet(msg.length);
-        }
-        timers.handshakeInitiated();
-    }
-
-    /** Gives the handshake in flight a fresh receiver index, releasing the old one. Handshake thread only. */
-    int newHandshakeIndex() {
-        if (handshakeIndex != 0) {
-            device.releaseIndex(handshakeIndex, null);
-        }
-        handshakeIndex = device.allocateIndex(new Session(this, null));
-        return handshakeIndex;
-    }
-
-    /** Installs the keypair a completed handshake derived, under the handshake's index. Handshake thread only. */
-    Keypair installKeypair(Keypair kp) {
-        Session session = new Session(this, kp);
-        device.replaceIndex(kp.localIndex(), session);
-        handshakeIndex = 0;
-        List<Session> dropped = keypairs.install(session);
-        dropped.forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
-        timers.sessionDerived();
-        return kp;
-    }
-
-    /** Called with every authenticated transport message's keypair: the first message on "next" confirms it. */
-    void receivedWith(Keypair kp) {
-        List<Session> dropped = keypairs.received(kp);
-        if (dropped != null) {
-            dropped.forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
-            timers.handshakeComplete();
-            sendStaged();
-        }
-    }
-
-    /** §6.4: nothing new for 3 × REJECT_AFTER_TIME, so every key of this peer is erased. */
-    void zeroKeyMaterial() {
-        log().verbose(this + ": removing all keys, since we haven't received a new one in "
-                + 3 * REJECT_AFTER_TIME_NANOS / 1_000_000_000L + " seconds");
-        releaseKeypairs();
-        handshake.clear();
-    }
-
-    /** The device's private key changed: sessions under the old one must not be used to send. */
-    void expireKeys() {
-        releaseKeypairs();
-        handshake.setLocalIdentity(device.identity());
-        lastSentHandshakeNanos = System.nanoTime() - 2 * REKEY_TIMEOUT_NANOS;
-    }
-
-    void remove() {
-        removed = true;
-        timers.stop();
-        releaseKeypairs();
-        handshake.clear();
-        dropStaged();
-    }
-
-    /** Forgets every keypair and frees the receiver indices that named them. */
-    private void releaseKeypairs() {
-        keypairs.clear().forEach(s -> device.releaseIndex(s.keypair().localIndex(), s));
-    }
-
     boolean isRemoved() {
         return removed;
+    }
+
+    synchronized int stagedCount() {
+        return staged.size();
+    }
+
+    synchronized boolean timerArmed(int timer) {
+        return timers.armed(timer);
+    }
+
+    synchronized Keypair currentKeypair() {
+        return keypairs.current();
     }
 
     @Override

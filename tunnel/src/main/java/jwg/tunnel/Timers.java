@@ -2,153 +2,197 @@ package jwg.tunnel;
 
 import static jwg.noise.Protocol.KEEPALIVE_TIMEOUT_NANOS;
 import static jwg.noise.Protocol.REJECT_AFTER_TIME_NANOS;
-import static jwg.noise.Protocol.REKEY_ATTEMPT_TIME_NANOS;
 import static jwg.noise.Protocol.REKEY_TIMEOUT_JITTER_MAX_NANOS;
 import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 
 /**
- * A peer's timers (§6), as the kernel's timers.c lays them out:
- * <ul>
- * <li>retransmitHandshake: an initiation went unanswered for REKEY_TIMEOUT (+ jitter): send another, until
- *     REKEY_ATTEMPT_TIME has passed; then give up and drop the staged packets.</li>
- * <li>sendKeepalive: data arrived and nothing was sent back for KEEPALIVE_TIMEOUT: send a keepalive (passive
- *     keepalive), so the other side knows its data got through.</li>
- * <li>newHandshake: data was sent and nothing came back for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT: the session is
- *     presumed dead, start a new handshake.</li>
- * <li>zeroKeyMaterial: no new session for 3 × REJECT_AFTER_TIME: erase every key of this peer.</li>
- * <li>persistentKeepalive: nothing authenticated sent or received for the configured interval: send a keepalive
- *     (keeps NAT and firewall mappings open).</li>
- * </ul>
- * The hooks below are the only way the rest of the device touches them; each says when it must be called. They are
- * called on every packet, so they only move deadlines (see {@link Timer}).
+ * A peer's five timers of §6, kept as deadlines: nothing here runs by itself. The peer calls the hooks below as
+ * packets pass, and {@link Peer#tick} asks {@link #due} which deadlines have passed. A hook only writes a long, so
+ * calling them on every packet costs nothing; the driver is woken once per earliest deadline.
+ *
+ * <pre>
+ * timer                armed by                                  when it fires
+ * retransmitHandshake  an initiation sent: REKEY_TIMEOUT + jitter  no response came: initiate again, or give up once
+ *                                                                  REKEY_ATTEMPT_TIME is spent
+ * sendKeepalive        data received, if not already armed:        we had nothing to send back, so a keepalive tells
+ *                      KEEPALIVE_TIMEOUT; any send disarms it      the peer its data arrived (passive keepalive)
+ * newHandshake         data sent, if not already armed:            nothing at all came back: the session is presumed
+ *                      KEEPALIVE + REKEY_TIMEOUT + jitter;         dead, start a new handshake
+ *                      anything received disarms it
+ * zeroKeyMaterial      a session derived: 3 × REJECT_AFTER_TIME    no new session for that long: erase every key
+ * persistentKeepalive  any authenticated packet in or out:         the link was quiet for the configured interval:
+ *                      the configured interval                    send a keepalive to keep NAT mappings open
+ * </pre>
+ *
+ * Not thread-safe: owned by one {@link Peer}, used under its lock. Times are the caller's monotonic nanoseconds.
  */
 final class Timers {
-    static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME_NANOS / REKEY_TIMEOUT_NANOS);
+    static final long OFF = Long.MIN_VALUE;
 
-    private final Peer peer;
-    private final Timer retransmitHandshake;
-    private final Timer sendKeepalive;
-    private final Timer newHandshake;
-    private final Timer zeroKeyMaterial;
-    private final Timer persistentKeepalive;
-    private volatile int handshakeAttempts;
-    private volatile boolean needAnotherKeepalive;
+    static final int RETRANSMIT_HANDSHAKE = 1;
+    static final int SEND_KEEPALIVE = 1 << 1;
+    static final int NEW_HANDSHAKE = 1 << 2;
+    static final int ZERO_KEY_MATERIAL = 1 << 3;
+    static final int PERSISTENT_KEEPALIVE = 1 << 4;
 
-    Timers(Peer peer, ScheduledExecutorService scheduler) {
-        this.peer = peer;
-        this.retransmitHandshake = new Timer(scheduler, this::expiredRetransmitHandshake);
-        this.sendKeepalive = new Timer(scheduler, this::expiredSendKeepalive);
-        this.newHandshake = new Timer(scheduler, this::expiredNewHandshake);
-        this.zeroKeyMaterial = new Timer(scheduler, peer::zeroKeyMaterial);
-        this.persistentKeepalive = new Timer(scheduler, this::expiredPersistentKeepalive);
+    private final RandomGenerator jitter;
+    private long retransmitHandshake = OFF;
+    private long sendKeepalive = OFF;
+    private long newHandshake = OFF;
+    private long zeroKeyMaterial = OFF;
+    private long persistentKeepalive = OFF;
+    /** Data arrived while a passive keepalive was already due: one more is owed after it. */
+    private boolean keepaliveOwed;
+
+    Timers(RandomGenerator jitter) {
+        this.jitter = jitter;
     }
 
-    /** Should be called after an authenticated data packet is sent. */
-    void dataSent() {
-        if (!newHandshake.pending()) {
-            newHandshake.mod(KEEPALIVE_TIMEOUT_NANOS + REKEY_TIMEOUT_NANOS + jitter());
+    // ---- hooks: each names the event after which the peer must call it ----
+
+    /** After a data packet (not a keepalive) was sent. */
+    void dataSent(long now) {
+        if (newHandshake == OFF) {
+            newHandshake = now + KEEPALIVE_TIMEOUT_NANOS + REKEY_TIMEOUT_NANOS + jitter();
         }
     }
 
-    /** Should be called after an authenticated data packet is received. */
-    void dataReceived() {
-        if (!sendKeepalive.pending()) {
-            sendKeepalive.mod(KEEPALIVE_TIMEOUT_NANOS);
+    /** After an authenticated data packet (not a keepalive) was received. */
+    void dataReceived(long now) {
+        if (sendKeepalive == OFF) {
+            sendKeepalive = now + KEEPALIVE_TIMEOUT_NANOS;
         } else {
-            needAnotherKeepalive = true;
+            keepaliveOwed = true;
         }
     }
 
-    /** Should be called after any type of authenticated packet is sent: keepalive, data, or handshake. */
+    /** After any authenticated message was sent: data, keepalive or handshake. Something went back already. */
     void anyAuthenticatedPacketSent() {
-        sendKeepalive.del();
+        sendKeepalive = OFF;
     }
 
-    /** Should be called after any type of authenticated packet is received: keepalive, data, or handshake. */
+    /** After any authenticated message was received: the peer is alive. */
     void anyAuthenticatedPacketReceived() {
-        newHandshake.del();
+        newHandshake = OFF;
     }
 
-    /** Should be called after a handshake initiation message is sent. */
-    void handshakeInitiated() {
-        retransmitHandshake.mod(REKEY_TIMEOUT_NANOS + jitter());
+    /** Before any authenticated message is sent, and after one is received. */
+    void anyAuthenticatedPacketTraversal(long now, int persistentKeepaliveSeconds) {
+        if (persistentKeepaliveSeconds > 0) {
+            persistentKeepalive = now + persistentKeepaliveSeconds * 1_000_000_000L;
+        }
     }
 
-    /** Should be called after a handshake response message is received and processed, or when getting key confirmation via the first data message. */
+    /**
+     * After the passive keepalive went out: data that arrived while it was pending has not been answered either, so
+     * one more keepalive is armed.
+     */
+    void passiveKeepaliveSent(long now) {
+        if (keepaliveOwed) {
+            keepaliveOwed = false;
+            sendKeepalive = now + KEEPALIVE_TIMEOUT_NANOS;
+        }
+    }
+
+    /** After an initiation was sent. */
+    void handshakeInitiated(long now) {
+        retransmitHandshake = now + REKEY_TIMEOUT_NANOS + jitter();
+    }
+
+    /** After a handshake completed: our initiation was answered, or the initiator confirmed our response. */
     void handshakeComplete() {
-        retransmitHandshake.del();
-        handshakeAttempts = 0;
-        peer.recordHandshakeTime();
+        retransmitHandshake = OFF;
     }
 
-    /** Should be called after an ephemeral key is created, which is before sending a handshake response or after receiving one. */
-    void sessionDerived() {
-        zeroKeyMaterial.mod(3 * REJECT_AFTER_TIME_NANOS);
+    /** After a new keypair was derived, on either side. */
+    void sessionDerived(long now) {
+        zeroKeyMaterial = now + 3 * REJECT_AFTER_TIME_NANOS;
     }
 
-    /** Should be called before a packet with authentication, whether keepalive, data, or handshake, is sent, or after one is received. */
-    void anyAuthenticatedPacketTraversal() {
-        int interval = peer.persistentKeepaliveInterval();
-        if (interval > 0) {
-            persistentKeepalive.mod(interval * 1_000_000_000L);
+    /** The handshake gave up: no passive keepalive is owed any more, and keys go in 3 × REJECT_AFTER_TIME at most. */
+    void handshakeGaveUp(long now) {
+        sendKeepalive = OFF;
+        if (zeroKeyMaterial == OFF) {
+            zeroKeyMaterial = now + 3 * REJECT_AFTER_TIME_NANOS;
         }
     }
 
-    /** A fresh non-retry initiation resets the attempt count (wireguard-go SendHandshakeInitiation(false)). */
-    void resetHandshakeAttempts() {
-        handshakeAttempts = 0;
+    /** Persistent keepalive switched off. */
+    void persistentKeepaliveOff() {
+        persistentKeepalive = OFF;
     }
 
-    /** Stops every timer: the peer is removed or the device closes. */
+    /** Every timer off: the peer is removed. */
     void stop() {
-        retransmitHandshake.del();
-        sendKeepalive.del();
-        newHandshake.del();
-        zeroKeyMaterial.del();
-        persistentKeepalive.del();
+        retransmitHandshake = sendKeepalive = newHandshake = zeroKeyMaterial = persistentKeepalive = OFF;
+        keepaliveOwed = false;
     }
 
-    private void expiredRetransmitHandshake() {
-        if (handshakeAttempts > MAX_TIMER_HANDSHAKES) {
-            peer.log().verbose(peer + ": handshake did not complete after " + (MAX_TIMER_HANDSHAKES + 2)
-                    + " attempts, giving up");
-            sendKeepalive.del();
-            peer.dropStaged();
-            if (!zeroKeyMaterial.pending()) {
-                zeroKeyMaterial.mod(3 * REJECT_AFTER_TIME_NANOS);
-            }
-            return;
+    // ---- expiry ----
+
+    /**
+     * The timers whose deadlines have passed, as a set of the bit constants above; each is switched off.
+     */
+    int due(long now) {
+        int fired = 0;
+        if (passed(retransmitHandshake, now)) {
+            retransmitHandshake = OFF;
+            fired |= RETRANSMIT_HANDSHAKE;
         }
-        handshakeAttempts++;
-        peer.log().verbose(peer + ": handshake did not complete after " + REKEY_TIMEOUT_NANOS / 1_000_000_000L
-                + " seconds, retrying (try " + (handshakeAttempts + 1) + ")");
-        peer.sendHandshakeInitiation(true);
-    }
-
-    private void expiredSendKeepalive() {
-        peer.sendKeepalive();
-        if (needAnotherKeepalive) {
-            needAnotherKeepalive = false;
-            sendKeepalive.mod(KEEPALIVE_TIMEOUT_NANOS);
+        if (passed(sendKeepalive, now)) {
+            sendKeepalive = OFF;
+            fired |= SEND_KEEPALIVE;
         }
-    }
-
-    private void expiredNewHandshake() {
-        peer.log().verbose(peer + ": retrying handshake because we stopped hearing back after "
-                + (KEEPALIVE_TIMEOUT_NANOS + REKEY_TIMEOUT_NANOS) / 1_000_000_000L + " seconds");
-        peer.sendHandshakeInitiation(false);
-    }
-
-    private void expiredPersistentKeepalive() {
-        if (peer.persistentKeepaliveInterval() > 0) {
-            peer.sendKeepalive();
+        if (passed(newHandshake, now)) {
+            newHandshake = OFF;
+            fired |= NEW_HANDSHAKE;
         }
+        if (passed(zeroKeyMaterial, now)) {
+            zeroKeyMaterial = OFF;
+            fired |= ZERO_KEY_MATERIAL;
+        }
+        if (passed(persistentKeepalive, now)) {
+            persistentKeepalive = OFF;
+            fired |= PERSISTENT_KEEPALIVE;
+        }
+        return fired;
     }
 
-    private static long jitter() {
-        return ThreadLocalRandom.current().nextLong(REKEY_TIMEOUT_JITTER_MAX_NANOS);
+    /** The earliest armed deadline, or OFF. */
+    long next() {
+        long n = OFF;
+        n = earlier(n, retransmitHandshake);
+        n = earlier(n, sendKeepalive);
+        n = earlier(n, newHandshake);
+        n = earlier(n, zeroKeyMaterial);
+        return earlier(n, persistentKeepalive);
+    }
+
+    boolean armed(int timer) {
+        return switch (timer) {
+            case RETRANSMIT_HANDSHAKE -> retransmitHandshake != OFF;
+            case SEND_KEEPALIVE -> sendKeepalive != OFF;
+            case NEW_HANDSHAKE -> newHandshake != OFF;
+            case ZERO_KEY_MATERIAL -> zeroKeyMaterial != OFF;
+            case PERSISTENT_KEEPALIVE -> persistentKeepalive != OFF;
+            default -> throw new IllegalArgumentException("no timer " + timer);
+        };
+    }
+
+    private static boolean passed(long deadline, long now) {
+        return deadline != OFF && now - deadline >= 0;
+    }
+
+    private static long earlier(long a, long b) {
+        if (a == OFF) {
+            return b;
+        }
+        return b == OFF || a - b <= 0 ? a : b;
+    }
+
+    private long jitter() {
+        return jitter.nextLong(REKEY_TIMEOUT_JITTER_MAX_NANOS);
     }
 }

@@ -60,9 +60,9 @@ final class Uapi {
                 long hs = p.lastHandshakeEpochNanos();
                 line(sb, "last_handshake_time_sec", Long.toString(hs / 1_000_000_000L));
                 line(sb, "last_handshake_time_nsec", Long.toString(hs % 1_000_000_000L));
-                line(sb, "tx_bytes", Long.toString(p.txBytes.get()));
-                line(sb, "rx_bytes", Long.toString(p.rxBytes.get()));
-                line(sb, "persistent_keepalive_interval", Integer.toString(p.persistentKeepaliveInterval()));
+                line(sb, "tx_bytes", Long.toString(p.txBytes()));
+                line(sb, "rx_bytes", Long.toString(p.rxBytes()));
+                line(sb, "persistent_keepalive_interval", Integer.toString(p.persistentKeepalive()));
                 for (AllowedIps.Prefix prefix : device.allowedIps().entries(p)) {
                     line(sb, "allowed_ip", formatAddress(prefix.address()) + "/" + prefix.cidr());
                 }
@@ -180,7 +180,8 @@ final class Uapi {
             for (UapiChange.PeerChange pc : c.peers) {
                 applyPeer(pc, startKeepalive);
             }
-            startKeepalive.forEach(Peer::sendKeepalive);
+            long now = device.now();
+            startKeepalive.forEach(p -> p.sendKeepaliveNow(now));
             if (roaming != null) {
                 roaming.configured(c);
             }
@@ -211,12 +212,9 @@ final class Uapi {
         if (pc.endpoint != null) {
             peer.setEndpoint(pc.endpoint);
         }
-        if (pc.persistentKeepalive != null) {
-            boolean wasOff = peer.persistentKeepaliveInterval() == 0;
-            peer.setPersistentKeepaliveInterval(pc.persistentKeepalive);
-            if (wasOff && pc.persistentKeepalive > 0) {
-                startKeepalive.add(peer);
-            }
+        if (pc.persistentKeepalive != null && peer.setPersistentKeepalive(pc.persistentKeepalive)) {
+            // Switched on: the first keepalive goes now (after the whole set, which may also name the endpoint).
+            startKeepalive.add(peer);
         }
         if (pc.replaceAllowedIps) {
             device.allowedIps().removeAll(peer);

@@ -14,12 +14,14 @@ import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The device's one UDP socket, through Netty's epoll transport: bound to the wildcard address, so dual-stack (IPv4
  * peers appear as plain IPv4 addresses). Receives with recvmmsg, up to {@link #BATCH} datagrams a system call; sends
- * are written as they are sealed and flushed once per batch, which Netty turns into one sendmmsg.
+ * are written as they leave the pipeline and flushed once per burst, which Netty turns into one sendmmsg.
  *
  * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
  * bind/close under the device's configuration lock.
@@ -95,15 +97,16 @@ final class Udp {
         }
     }
 
-    /** Queues buf[off, off+len) for to; it leaves on the next {@link #flush}. */
-    void send(byte[] buf, int off, int len, InetSocketAddress to) {
+    /** Queues buf[off, off+len) for to; it leaves on the next {@link #flush}. False when there is no socket. */
+    boolean send(byte[] buf, int off, int len, InetSocketAddress to) {
         Channel ch = channel;
         if (ch == null) {
-            return;
+            return false;
         }
         ByteBuf out = ch.alloc().directBuffer(len);
         out.writeBytes(buf, off, len);
         ch.write(new DatagramPacket(out, to), ch.voidPromise());
+        return true;
     }
 
     void flush() {
@@ -113,9 +116,10 @@ final class Udp {
         }
     }
 
-    void sendNow(byte[] buf, int off, int len, InetSocketAddress to) {
-        send(buf, off, len, to);
+    boolean sendNow(byte[] buf, int off, int len, InetSocketAddress to) {
+        boolean sent = send(buf, off, len, to);
         flush();
+        return sent;
     }
 
     /**
@@ -124,7 +128,7 @@ final class Udp {
      * never leaves the host and is dropped as malformed; where loopback is down, nothing happens.
      */
     void warmUp() {
-        send(new byte[1], 0, 1, new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+        send(new byte[1], 0, 1, new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         flush();
     }
 
@@ -134,7 +138,7 @@ final class Udp {
         if (ch != null) {
             ch.close().awaitUninterruptibly();
         }
-        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 
     private final class Inbound extends SimpleChannelInboundHandler<DatagramPacket> {

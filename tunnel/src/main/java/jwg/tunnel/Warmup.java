@@ -7,6 +7,7 @@ import jwg.noise.Handshake;
 import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
+import jwg.noise.Protocol;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -28,7 +29,7 @@ final class Warmup {
             Handshake initiator = new Handshake(ia, ib.publicKey());
             Handshake responder = new Handshake(ib, ia.publicKey());
             byte[] init = new byte[Message.INITIATION_LEN];
-            initiator.createInitiation(init, 0, 1, random, Device.epochNanos());
+            initiator.createInitiation(init, 0, 1, random, System.currentTimeMillis() * 1_000_000L);
             new CookieGenerator(ib.publicKey()).addMacs(init, 0, init.length, System.nanoTime());
             new CookieChecker(ib, random).checkMac1(init, 0, init.length);
             Handshake.consumeInitiation(ib, init, 0, k -> responder, System.nanoTime());
@@ -41,10 +42,11 @@ final class Warmup {
         if (send == null) {
             return;
         }
-        byte[] buf = new byte[Message.TRANSPORT_HEADER_LEN + 1420 + 32];
+        int mtu = Protocol.DEFAULT_MTU;
+        byte[] buf = new byte[Keypair.sealedLength(mtu, mtu)];
         for (int i = 0; i < packets; i++) {
-            int len = (i & 1) == 0 ? 1420 : 64;
-            receive.open(buf, 0, send.seal(buf, 0, len, 1420));
+            int len = (i & 1) == 0 ? mtu : 64;
+            receive.open(buf, 0, send.seal(buf, 0, len, mtu));
         }
     }
 

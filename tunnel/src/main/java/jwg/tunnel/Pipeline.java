@@ -1,0 +1,177 @@
+package jwg.tunnel;
+
+import io.netty.util.internal.PlatformDependent;
+import java.util.Queue;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import java.util.function.IntSupplier;
+import jwg.noise.Drop;
+
+/**
+ * The packet path's parallel stage, and the rule that keeps each peer's packets in order through it.
+ *
+ * <pre>
+ * outbound  TUN reader:   read → allowed IPs by destination → Peer.send, under the peer's lock: the next counter
+ *                         and the next place in peer.outbound, together (or staged, for want of a session)
+ *           any worker:   seal                                                        (parallel, any order)
+ *           one drainer:  peer.outbound's finished head → UDP send                    (in counter order)
+ * inbound   UDP loop:     receive → receiver index → the next place in peer.inbound   (in arrival order)
+ *           any worker:   decrypt and authenticate                                    (parallel, any order)
+ *           one drainer:  peer.inbound's finished head → Peer.receive (replay window, timers, endpoint)
+ *                         → allowed IPs by source → TUN write                         (in arrival order)
+ * </pre>
+ *
+ * Why order matters: a peer's TCP sees reordering as loss, and the replay window (8,128 counters wide) would reject
+ * packets that fall too far behind. So counters are assigned and queue places taken in one step, crypto runs on
+ * every core, and a packet leaves only once all that were queued before it for its peer have left. Staged packets
+ * take their counters before any newer packet can (see {@link Peer}), so they leave first. The replay window is
+ * consulted in the ordered half, after authentication, so it sees each counter once and in arrival order, exactly
+ * as with a single thread.
+ *
+ * <p>Concurrency: each worker has its own lock-free queue, fed round-robin; nothing is shared by all packets. A
+ * worker that finishes a packet drains that packet's queue; {@link OrderedQueue} lets one drainer run per queue and
+ * never loses a completion. Sends are flushed when a worker runs out of work, or every {@link #FLUSH_EVERY} sends.
+ */
+final class Pipeline implements AutoCloseable {
+    /** Where packets go once they leave the pipeline in order. Called on worker threads. */
+    interface Sink {
+        /** A sealed message, p.buf[0, p.result), for p.address. Takes the packet. */
+        void transmit(Packet p);
+
+        /** The end of a burst of transmits from one worker: push them out. */
+        void flush();
+
+        /** An authenticated IP packet of n bytes at p.buf[16...] for the TUN device. Takes the packet. */
+        void deliver(Packet p, int n);
+
+        /** p goes no further: count it under why, and take the packet. */
+        void dropped(Packet p, Drop why);
+
+        /** p is done with (a keepalive arrived): take the packet. */
+        void recycle(Packet p);
+
+        /** Monotonic nanoseconds. */
+        long now();
+    }
+
+    static final int FLUSH_EVERY = 64;
+
+    private final Sink sink;
+    private final IntSupplier mtu;
+    private final Worker[] workers;
+    private int next;
+    private volatile boolean closed;
+
+    /** capacity: how many packets can be in flight at once (the packet pools' total), so no worker queue overflows. */
+    Pipeline(int workers, int capacity, Sink sink, IntSupplier mtu, String name) {
+        this.sink = sink;
+        this.mtu = mtu;
+        this.workers = new Worker[workers];
+        for (int i = 0; i < workers; i++) {
+            this.workers[i] = new Worker(capacity, name + "-crypto-" + i);
+        }
+        for (Worker w : this.workers) {
+            w.thread.start();
+        }
+    }
+
+    int workers() {
+        return workers.length;
+    }
+
+    /**
+     * Hands a packet to a worker: outbound once it has its counter and place in peer.outbound, inbound once it has
+     * its place in peer.inbound. Any thread.
+     */
+    void submit(Packet p) {
+        // A racy counter: a lost increment only makes the spread a little uneven.
+        int i = (next++ & Integer.MAX_VALUE) % workers.length;
+        Worker w = workers[i];
+        w.queue.offer(p);
+        if (w.parked) {
+            LockSupport.unpark(w.thread);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Worker w : workers) {
+            LockSupport.unpark(w.thread);
+        }
+    }
+
+    private final class Worker implements Runnable {
+        final Queue<Packet> queue;
+        final Thread thread;
+        volatile boolean parked;
+        private int unflushed;
+        // Made once, so draining allocates nothing.
+        private final Consumer<Packet> transmitInOrder = this::transmitInOrder;
+        private final Consumer<Packet> deliverInOrder = this::deliverInOrder;
+
+        Worker(int capacity, String name) {
+            queue = PlatformDependent.newFixedMpscQueue(capacity);
+            thread = new Thread(this, name);
+            thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            while (!closed) {
+                Packet p = queue.poll();
+                if (p != null) {
+                    process(p);
+                    continue;
+                }
+                if (unflushed > 0) {
+                    unflushed = 0;
+                    sink.flush();
+                    continue;
+                }
+                parked = true;
+                if (queue.isEmpty() && !closed) {
+                    LockSupport.park(this);
+                }
+                parked = false;
+            }
+        }
+
+        private void process(Packet p) {
+            if (p.outbound) {
+                p.result = p.keypair.seal(p.buf, 0, p.length, mtu.getAsInt(), p.counter);
+                p.markDone();
+                p.peer.outbound.drain(transmitInOrder);
+            } else {
+                p.result = p.keypair.decrypt(p.buf, 0, p.length);
+                p.markDone();
+                p.peer.inbound.drain(deliverInOrder);
+            }
+        }
+
+        private void transmitInOrder(Packet p) {
+            if (p.result < 0) {
+                sink.dropped(p, Drop.ofCode(p.result));
+            } else if (p.peer.isRemoved()) {
+                sink.dropped(p, Drop.PEER_GONE);
+            } else {
+                sink.transmit(p);
+                if (++unflushed >= FLUSH_EVERY) {
+                    unflushed = 0;
+                    sink.flush();
+                }
+            }
+        }
+
+        private void deliverInOrder(Packet p) {
+            int n = p.peer.receive(p, sink.now());
+            if (n > 0) {
+                sink.deliver(p, n);
+            } else if (n == 0) {
+                sink.recycle(p);
+            } else {
+                sink.dropped(p, Drop.ofCode(n));
+            }
+        }
+    }
+}
