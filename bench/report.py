@@ -12,6 +12,23 @@ import statistics
 import sys
 
 IMPLS = ["jwg", "wireguard-go"]
+BASE = "wireguard-go"  # every other implementation's ratio is to this one
+
+
+def implementations(machine):
+    """jwg, wireguard-go, then the --also ones in the order given (machine.tsv's also:NAME lines)."""
+    return IMPLS + [k[len("also:"):] for k in machine if k.startswith("also:") and k.count(":") == 1]
+
+
+def ratio_columns(machine):
+    """The ratios the table shows, as (numerator, denominator): each implementation but wireguard-go to it; and when
+    exactly one --also implementation is a jwg (jwg before a change, say), the main jwg to it."""
+    impls = implementations(machine)
+    cols = [(i, BASE) for i in impls if i != BASE]
+    jwgs = [i for i in impls[len(IMPLS):] if machine.get(f"also:{i}:kind") == "jwg"]
+    if len(jwgs) == 1:
+        cols.append(("jwg", jwgs[0]))
+    return cols
 
 # key, label, unit, higher is better; {peers}, {payload}... come from machine.tsv.
 FIGURES = [
@@ -109,11 +126,13 @@ def summary(samples):
             "min": min(values), "max": max(values)}
 
 
-def tool_outputs(raw):
+def tool_outputs(raw, impls):
     """Every tool's JSON output: {round: {impl: {name: object}}}."""
     out = {}
+    # Longest name first, so jwg-before's files are not taken for jwg's.
+    names = "|".join(re.escape(i) for i in sorted(impls, key=len, reverse=True))
     for path in sorted(glob.glob(os.path.join(raw, "r*-*.json"))):
-        m = re.match(r"r(\d+)-(jwg|wireguard-go)-(.+)\.json$", os.path.basename(path))
+        m = re.match(rf"r(\d+)-({names})-(.+)\.json$", os.path.basename(path))
         if m:
             with open(path) as f:
                 try:
@@ -189,10 +208,10 @@ def noise(raw, machine):
     return result
 
 
-def spreads(table):
+def spreads(table, impls):
     """Per implementation: (max − min) / median of each figure with more than one sample."""
     out = {}
-    for impl in IMPLS:
+    for impl in impls:
         rel = {}
         for key, entry in table.items():
             s = entry.get(impl, {})
@@ -224,7 +243,7 @@ def noise_statement(n, machine, spread):
     if others:
         parts.append("Busiest other processes (CPU s, alive at the end of the run): "
                      + ", ".join(f"{p['command']} {p['cpu_s']:.0f}" for p in others) + ".")
-    for impl in IMPLS:
+    for impl in spread:
         rel = spread.get(impl, {})
         if rel and int(machine.get("rounds", 1)) > 1:
             widest = max(rel, key=rel.get)
@@ -236,30 +255,53 @@ def noise_statement(n, machine, spread):
     return " ".join(parts)
 
 
+def ratio(table_entry, a, b):
+    x, y = table_entry.get(a, {}).get("median"), table_entry.get(b, {}).get("median")
+    return x / y if x is not None and y else None
+
+
 def markdown(machine, table, n, spread, failed):
     params = label_params(machine)
-    lines = [f"# jwg against wireguard-go: `bench/compare`, {machine.get('mode')} mode, {machine.get('rounds')} "
-             f"round(s)", "",
-             f"{machine.get('date')}; jwg {machine.get('jwg')}; {machine.get('wireguard-go')}; {machine.get('jdk')}; "
-             f"kernel {machine.get('kernel')}; {machine.get('nproc')} cores ({machine.get('cpu')}); "
-             f"{machine.get('iperf3')}. Both ends of the tunnel run the implementation named; medians over rounds.",
+    impls = implementations(machine)
+    extras = impls[len(IMPLS):]
+    cols = ratio_columns(machine)
+    title = "jwg against wireguard-go" + "".join(f", {i}" for i in extras[:-1]) + \
+        (f" and {extras[-1]}" if extras else "")
+    also = "".join(f"; {i} `{machine.get('also:' + i)}`"
+                   + (f" at {machine['also:' + i + ':describe']}" if f"also:{i}:describe" in machine else "")
+                   for i in extras)
+    lines = [f"# {title}: `bench/compare`, {machine.get('mode')} mode, {machine.get('rounds')} round(s)", "",
+             f"{machine.get('date')}; jwg {machine.get('jwg')}; {machine.get('wireguard-go')}{also}; "
+             f"{machine.get('jdk')}; kernel {machine.get('kernel')}; {machine.get('nproc')} cores "
+             f"({machine.get('cpu')}); {machine.get('iperf3')}. Both ends of the tunnel run the implementation named; "
+             f"medians over rounds.",
              "",
-             "| figure | jwg (median) | wireguard-go (median) | jwg / wireguard-go | jwg spread (min–max) "
-             "| wireguard-go spread (min–max) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             "| figure | " + " | ".join(f"{i} (median)" for i in impls) + " | "
+             + " | ".join(f"{a} / {b}" for a, b in cols) + " | "
+             + " | ".join(f"{i} spread (min–max)" for i in impls) + " |",
+             "|" + " --- |" * (1 + 2 * len(impls) + len(cols))]
     for key, label, unit, higher in FIGURES:
         e = table.get(key, {})
-        j, g = e.get("jwg", {}), e.get("wireguard-go", {})
-        ratio = e.get("ratio")
-        lines.append(f"| {label.format(**params)}, {unit} {'↑' if higher else '↓'} | {fmt(j.get('median'))} | "
-                     f"{fmt(g.get('median'))} | {'—' if ratio is None else f'{ratio:.2f}'} | "
-                     f"{fmt(j.get('min'))}–{fmt(j.get('max'))} | {fmt(g.get('min'))}–{fmt(g.get('max'))} |")
+        cells = [f"{label.format(**params)}, {unit} {'↑' if higher else '↓'}"]
+        cells += [fmt(e.get(i, {}).get("median")) for i in impls]
+        for a, b in cols:
+            r = ratio(e, a, b)
+            cells.append("—" if r is None else f"{r:.2f}")
+        cells += [f"{fmt(e.get(i, {}).get('min'))}–{fmt(e.get(i, {}).get('max'))}" for i in impls]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "↑ higher is better, ↓ lower is better.", "",
               "**How noisy the machine was.** " + noise_statement(n, machine, spread), ""]
     if failed:
         lines += ["**Failed measurements** (their figures are missing): "
                   + "; ".join(f"round {r} {impl}: {what}" for r, impl, what in failed) + ".", ""]
-    lines += ["**What each figure is.**", "", DEFINITIONS.format(**params)]
+    definitions = DEFINITIONS.format(**params)
+    if extras:
+        commands = ["`bin/jwg`", "`wireguard-go`"] + [f"`{machine.get('also:' + i)}`" for i in extras]
+        definitions = definitions.replace(
+            "(`bin/jwg` or `wireguard-go`); both return once the TUN device and\n  `/var/run/wireguard/IFNAME.sock`",
+            f"({', '.join(commands[:-1])} or {commands[-1]});\n  all return once the TUN device and "
+            "`/var/run/wireguard/IFNAME.sock`")
+    lines += ["**What each figure is.**", "", definitions]
     return "\n".join(lines)
 
 
@@ -275,13 +317,16 @@ def main():
     raw, out = sys.argv[1], sys.argv[2]
     machine = {k: v for k, v in read_tsv(os.path.join(raw, "machine.tsv"))}
     data = figures(raw)
+    impls = implementations(machine)
     table = {}
     for key, label, unit, higher in FIGURES:
         entry = {"label": label.format(**label_params(machine)), "unit": unit, "higher_is_better": higher}
-        for impl in IMPLS:
+        for impl in impls:
             entry[impl] = summary(data.get(key, {}).get(impl, []))
-        j, g = entry["jwg"]["median"], entry["wireguard-go"]["median"]
-        entry["ratio"] = j / g if j is not None and g else None
+        entry["ratio"] = ratio(entry, "jwg", BASE)
+        if len(impls) > len(IMPLS):
+            # With --also, every ratio of the table by "A / B"; "ratio" stays jwg / wireguard-go, as without.
+            entry["ratios"] = {f"{a} / {b}": ratio(entry, a, b) for a, b in ratio_columns(machine)}
         table[key] = entry
     extra = {k: {impl: summary(v).get("values") for impl, v in per.items()}
              for k, per in data.items() if k.startswith("x_")}
@@ -289,7 +334,7 @@ def main():
     if n["run"]:
         machine["load_average_before"] = n["run"]["load_start"]
         machine["load_average_after"] = n["run"]["load_end"]
-    spread = spreads(table)
+    spread = spreads(table, impls)
     n["spread_across_rounds"] = {impl: {k: round(v, 3) for k, v in rel.items()} for impl, rel in spread.items()}
     failed = read_tsv(os.path.join(raw, "failed.tsv"))
     fixture = None
@@ -298,7 +343,7 @@ def main():
             fixture = json.load(f)
     result = {"machine": machine, "figures": table, "extra": extra, "noise": n,
               "failed": [{"round": int(r), "impl": i, "what": w} for r, i, w in failed],
-              "handshake_fixture": fixture, "tools": tool_outputs(raw)}
+              "handshake_fixture": fixture, "tools": tool_outputs(raw, impls)}
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(result, f, indent=1, ensure_ascii=False)
         f.write("\n")

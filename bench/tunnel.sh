@@ -17,11 +17,34 @@ tunnel_lock() {
 
 inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-daemon_pid() { # NS: the WireGuard daemon in it, right after its start when it is alone there
-  local p
+# The file a command word names: a path as given, or else the one on PATH; resolved through symlinks.
+command_file() { # WORD
+  local f
+  case $1 in */*) f=$1 ;; *) f=$(type -P "$1") || return 1 ;; esac
+  readlink -f "$f"
+}
+
+# The WireGuard daemon in NS, right after its start, when it (and whatever it left behind) is all the fresh namespace
+# holds. Among the live processes there, apart from tools this harness runs, the newest whose executable is EXE (the
+# started command's own file, when it is a binary) or a JVM or wireguard-go (bin/jwg and wrappers end in java); else
+# the newest of any kind, so a command that is neither still gets measured.
+daemon_pid() { # NS [EXE]
+  local p exe stat start state best="" best_start=-1 any="" any_start=-1
   for p in $(ip netns pids $1); do
-    case $(readlink /proc/$p/exe) in */java|*/wireguard-go) echo $p; return 0 ;; esac
+    stat=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null) || continue
+    state=${stat%% *}
+    [ "$state" = Z ] || [ "$state" = X ] && continue
+    start=$(echo "$stat" | cut -d' ' -f20)
+    exe=$(readlink /proc/$p/exe 2>/dev/null) || continue
+    exe=${exe% (deleted)}
+    case ${exe##*/} in iperf3|ip|wg|ss|sysctl|timeout|sleep) continue ;; esac
+    if [ "$exe" = "${2:-}" ] || [[ $exe == */java || $exe == */wireguard-go ]]; then
+      [ "$start" -gt $best_start ] && best=$p best_start=$start
+    fi
+    [ "$start" -gt $any_start ] && any=$p any_start=$start
   done
+  [ -n "$best" ] && { echo $best; return 0; }
+  [ -n "$any" ] && { echo $any; return 0; }
   return 1
 }
 
@@ -78,15 +101,18 @@ setup_namespaces() {
 
 # Starts IMPL on both sides (timing each start-up) and configures the tunnel with the key pairs in KEYS (a.key,
 # a.pub, b.key, b.pub), but sends nothing through it: the first packet will handshake. Daemon output goes to
-# LOG-a.log and LOG-b.log.
+# LOG-a.log and LOG-b.log. IMPL's command (impl_cmd) is split at blanks, so it may carry arguments; the interface
+# name comes last, as for wireguard-go.
 start_tunnel() { # IMPL KEYS LOG
-  local impl=$1 keys=$2 side t0 us pid
+  local impl=$1 keys=$2 side t0 us pid exe cmd
+  read -ra cmd <<< "${impl_cmd[$impl]}"
+  exe=$(command_file "${cmd[0]}") || exe=""
   for side in a b; do
     t0=$(date +%s%N)
-    inns ${ns_of[$side]} ${impl_cmd[$impl]} ${if_of[$side]} >> "$3-$side.log" 2>&1 || return 1
+    inns ${ns_of[$side]} "${cmd[@]}" ${if_of[$side]} >> "$3-$side.log" 2>&1 || return 1
     us=$((($(date +%s%N) - t0) / 1000))
     eval startup_ms_$side=$((us / 1000)).$(printf %03d $((us % 1000)))
-    pid=$(daemon_pid ${ns_of[$side]}) || return 1
+    pid=$(daemon_pid ${ns_of[$side]} "$exe") || return 1
     eval pid_$side=$pid
   done
   inns $A wg set $IFA private-key "$keys/a.key" listen-port 51820 \

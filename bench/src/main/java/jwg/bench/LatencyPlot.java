@@ -12,7 +12,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -20,7 +22,9 @@ import javax.imageio.ImageIO;
 /**
  * The latency percentile plot of a bench/compare run as a PNG: one line per {@link LatencyClient} result, latency
  * (µs, log scale) against percentile on the usual HdrHistogram axis, where 90%, 99%, 99.9% and 99.99% are equally
- * spaced (x = log10(1 / (1 - p))), so the tail is as visible as the median. jwg's lines are red, wireguard-go's blue.
+ * spaced (x = log10(1 / (1 - p))), so the tail is as visible as the median. A label names its implementation before
+ * its first ", " ("jwg, round 2"): jwg's lines are red, wireguard-go's blue, and each other implementation's
+ * (bench/compare --also) a colour of its own, in the order they first appear.
  *
  * <p>Usage: {@code LatencyPlot OUT.png TITLE LABEL=RESULT.json...}
  */
@@ -32,6 +36,12 @@ public final class LatencyPlot {
     private static final int TOP = 50;
     private static final int BOTTOM = 60;
     private static final double MAX_X = 5; // 99.999%
+    private static final Color JWG = new Color(200, 40, 30, 200);
+    private static final Color WIREGUARD_GO = new Color(30, 80, 200, 200);
+    /** For the other implementations: green, orange, purple, teal, brown, grey, then round again. */
+    private static final List<Color> OTHERS = List.of(new Color(40, 150, 50, 200), new Color(235, 140, 0, 220),
+            new Color(130, 50, 170, 200), new Color(0, 150, 150, 200), new Color(140, 90, 40, 200),
+            new Color(110, 110, 110, 200));
     private static final Pattern POINT = Pattern.compile("\\[([-0-9.eE+]+),([-0-9.eE+]+)]");
 
     private record Series(String label, List<double[]> points) {}
@@ -92,8 +102,10 @@ public final class LatencyPlot {
         g.fillRect(0, 0, W, H);
         axes(g, title, lo, hi);
         int legendY = TOP + 20;
+        Map<String, Color> colours = new HashMap<>(Map.of("jwg", JWG, "wireguard-go", WIREGUARD_GO));
         for (Series s : series) {
-            g.setColor(s.label().startsWith("jwg") ? new Color(200, 40, 30, 200) : new Color(30, 80, 200, 200));
+            String impl = s.label().contains(", ") ? s.label().substring(0, s.label().indexOf(", ")) : s.label();
+            g.setColor(colours.computeIfAbsent(impl, k -> OTHERS.get((colours.size() - 2) % OTHERS.size())));
             g.setStroke(new BasicStroke(1.8f));
             Path2D line = new Path2D.Double();
             for (double[] p : s.points()) {
