@@ -3,6 +3,7 @@ package jwg.tunnel;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -13,14 +14,15 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.SocketProtocolFamily;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The device's one UDP socket, through Netty's epoll transport: bound to the wildcard address, so dual-stack (IPv4
- * peers appear as plain IPv4 addresses). Receives with recvmmsg, up to {@link #BATCH} datagrams a system call; sends
+ * The device's one UDP socket, through Netty's epoll transport: AF_INET6 bound to the wildcard address, so
+ * dual-stack (IPv4 peers appear as plain IPv4 addresses). Receives with recvmmsg, up to {@link #BATCH} datagrams a system call; sends
  * are written as they leave the pipeline and flushed once per burst, which Netty turns into one sendmmsg.
  *
  * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
@@ -68,7 +70,7 @@ final class Udp {
         try {
             ch = new Bootstrap()
                     .group(group)
-                    .channel(EpollDatagramChannel.class)
+                    .channelFactory(this::newChannel)
                     .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * BATCH))
                     .handler(new Inbound())
@@ -94,6 +96,23 @@ final class Udp {
         fwmark = newMark;
         if (old != null) {
             old.close();
+        }
+    }
+
+    /**
+     * An AF_INET6 socket whatever the namespace looks like now (Netty clears IPV6_V6ONLY on it, so IPv4 peers still
+     * come and go as plain IPv4 addresses). Netty's own default family is decided once per process by binding a probe
+     * to ::1: a daemon started while loopback was down (boot, a fresh container) got an IPv4-only socket for good, and
+     * IPv6 endpoints configured later failed with EAFNOSUPPORT. Only a kernel without IPv6 at all (ipv6.disable=1)
+     * refuses the AF_INET6 socket; IPv4 is all there is then.
+     */
+    private EpollDatagramChannel newChannel() {
+        try {
+            return new EpollDatagramChannel(SocketProtocolFamily.INET6);
+        } catch (ChannelException e) {
+            Throwable why = e.getCause() != null ? e.getCause() : e;
+            device.log().info("no IPv6 UDP socket (" + why.getMessage() + "), using IPv4 only");
+            return new EpollDatagramChannel(SocketProtocolFamily.INET);
         }
     }
 
