@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
@@ -121,7 +122,7 @@ public final class LatencyClient {
                 .put("p999_us", micros(99.9)).put("max_us", histogram.getMaxValue() / 1e3)
                 .put("min_us", histogram.getMinValue() / 1e3).put("mean_us", histogram.getMean() / 1e3)
                 .put("distribution", distribution)
-                .put("histogram", Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(encoded.array(), len)));
+                .put("histogram", Base64.getEncoder().encodeToString(Arrays.copyOf(encoded.array(), len)));
     }
 
     private double micros(double percentile) {

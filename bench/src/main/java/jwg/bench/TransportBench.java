@@ -1,6 +1,7 @@
 package jwg.bench;
 
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.SecretKey;
 import jwg.noise.Aead;
@@ -88,7 +89,7 @@ public class TransportBench {
         Aead.seal(key, 7, plain, 0, size, sealed, 0, null);
         openOut = new byte[size];
         Fixtures.check(Aead.open(key, 7, sealed, 0, sealedLen, openOut, 0, null)
-                && java.util.Arrays.equals(plain, openOut), "Aead round trip");
+                && Arrays.equals(plain, openOut), "Aead round trip");
         Fixtures.check(sealThenOpen() == size, "sealThenOpen");
     }
 

@@ -2,6 +2,7 @@ package jwg.noise;
 
 import java.security.GeneralSecurityException;
 import java.security.InvalidKeyException;
+import java.util.Arrays;
 import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.IvParameterSpec;
@@ -112,13 +113,13 @@ public final class Aead {
 
     private static byte[] filled(byte b) {
         byte[] k = new byte[32];
-        java.util.Arrays.fill(k, b);
+        Arrays.fill(k, b);
         return k;
     }
 
     private static byte[] filled12(byte b) {
         byte[] n = new byte[NONCE_LEN];
-        java.util.Arrays.fill(n, b);
+        Arrays.fill(n, b);
         return n;
     }
 }

@@ -2,6 +2,7 @@ package jwg.noise;
 
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.Arrays;
 
 /**
  * The receiving side of §5.4.4 and §5.4.7: verifies mac1 (before any DH, so garbage costs one BLAKE2s) and mac2, and
@@ -31,7 +32,7 @@ public final class CookieChecker {
         int macOff = Message.mac1Offset(len);
         byte[] expected = new byte[Blake2s.MAC_LEN];
         Blake2s.mac(identity.mac1Key, msg, off, macOff, expected, 0);
-        return MessageDigest.isEqual(expected, java.util.Arrays.copyOfRange(msg, off + macOff, off + macOff + 16));
+        return MessageDigest.isEqual(expected, Arrays.copyOfRange(msg, off + macOff, off + macOff + 16));
     }
 
     /**
@@ -49,7 +50,7 @@ public final class CookieChecker {
         int macOff = Message.mac2Offset(len);
         byte[] expected = new byte[Blake2s.MAC_LEN];
         Blake2s.mac(cookie, msg, off, macOff, expected, 0);
-        return MessageDigest.isEqual(expected, java.util.Arrays.copyOfRange(msg, off + macOff, off + macOff + 16));
+        return MessageDigest.isEqual(expected, Arrays.copyOfRange(msg, off + macOff, off + macOff + 16));
     }
 
     /**
@@ -62,7 +63,7 @@ public final class CookieChecker {
         byte[] nonce = new byte[XAead.NONCE_LEN];
         random.nextBytes(nonce);
         int macOff = off + Message.mac1Offset(len);
-        byte[] mac1 = java.util.Arrays.copyOfRange(msg, macOff, macOff + Blake2s.MAC_LEN);
+        byte[] mac1 = Arrays.copyOfRange(msg, macOff, macOff + Blake2s.MAC_LEN);
         Message.writeHeader(out, outOff, Message.COOKIE_REPLY);
         System.arraycopy(msg, off + Message.INITIATION_SENDER, out, outOff + Message.COOKIE_REPLY_RECEIVER, 4);
         System.arraycopy(nonce, 0, out, outOff + Message.COOKIE_REPLY_NONCE, XAead.NONCE_LEN);

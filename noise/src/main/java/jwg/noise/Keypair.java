@@ -1,5 +1,6 @@
 package jwg.noise;
 
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.SecretKey;
 
@@ -84,7 +85,7 @@ public final class Keypair {
     public int seal(byte[] buf, int off, int plainLen, int mtu, long counter) {
         int padded = paddedLength(plainLen, mtu);
         int body = off + Message.TRANSPORT_HEADER_LEN;
-        java.util.Arrays.fill(buf, body + plainLen, body + padded, (byte) 0);
+        Arrays.fill(buf, body + plainLen, body + padded, (byte) 0);
         Message.writeHeader(buf, off, Message.TRANSPORT);
         Message.putInt(buf, off + Message.TRANSPORT_RECEIVER, remoteIndex);
         Message.putLong(buf, off + Message.TRANSPORT_COUNTER, counter);

@@ -1,5 +1,7 @@
 package jwg.noise;
 
+import java.util.Arrays;
+
 /**
  * TAI64N timestamps (§5.4.2): big-endian (2^62 + 10 + Unix seconds) ‖ big-endian nanoseconds. The nanoseconds are
  * rounded down to a multiple of 2^24 ("whitening", as the kernel and wireguard-go do) so the timestamp does not leak
@@ -31,6 +33,6 @@ public final class Tai64n {
 
     /** True if a is strictly later than b (unsigned big-endian comparison). */
     public static boolean after(byte[] a, byte[] b) {
-        return java.util.Arrays.compareUnsigned(a, 0, LEN, b, 0, LEN) > 0;
+        return Arrays.compareUnsigned(a, 0, LEN, b, 0, LEN) > 0;
     }
 }

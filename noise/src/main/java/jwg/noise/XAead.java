@@ -42,10 +42,10 @@ public final class XAead {
         s[2] = 0x79622d32;
         s[3] = 0x6b206574;
         for (int i = 0; i < 8; i++) {
-            s[4 + i] = le32(key, 4 * i);
+            s[4 + i] = Message.getInt(key, 4 * i);
         }
         for (int i = 0; i < 4; i++) {
-            s[12 + i] = le32(nonce, 4 * i);
+            s[12 + i] = Message.getInt(nonce, 4 * i);
         }
         for (int round = 0; round < 10; round++) {
             quarter(s, 0, 4, 8, 12);
@@ -59,8 +59,8 @@ public final class XAead {
         }
         byte[] out = new byte[32];
         for (int i = 0; i < 4; i++) {
-            putLe32(out, 4 * i, s[i]);
-            putLe32(out, 16 + 4 * i, s[12 + i]);
+            Message.putInt(out, 4 * i, s[i]);
+            Message.putInt(out, 16 + 4 * i, s[12 + i]);
         }
         Arrays.fill(s, 0);
         return out;
@@ -73,14 +73,4 @@ public final class XAead {
         s[c] += s[d]; s[b] = Integer.rotateLeft(s[b] ^ s[c], 7);
     }
 
-    private static int le32(byte[] b, int off) {
-        return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
-    }
-
-    private static void putLe32(byte[] b, int off, int v) {
-        b[off] = (byte) v;
-        b[off + 1] = (byte) (v >>> 8);
-        b[off + 2] = (byte) (v >>> 16);
-        b[off + 3] = (byte) (v >>> 24);
-    }
 }

@@ -17,7 +17,9 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A real DNS client that keeps what the JDK's InetAddress throws away: every A and AAAA record with its TTL
@@ -95,7 +97,7 @@ public final class DnsResolver implements Resolver {
         List<ResolvedAddress> out = new ArrayList<>();
         try {
             HostsFileEntriesProvider entries = HostsFileEntriesProvider.parser().parseSilently();
-            String key = host.toLowerCase(java.util.Locale.ROOT);
+            String key = host.toLowerCase(Locale.ROOT);
             for (InetAddress a : entries.ipv6Entries().getOrDefault(key, List.of())) {
                 out.add(new ResolvedAddress(a, HOSTS_TTL_SECONDS));
             }
@@ -111,6 +113,6 @@ public final class DnsResolver implements Resolver {
     @Override
     public void close() {
         dns.close();
-        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 }

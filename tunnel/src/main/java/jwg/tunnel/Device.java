@@ -16,6 +16,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import jwg.noise.CookieChecker;
 import jwg.noise.Drop;
@@ -45,6 +46,10 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** Packets in flight per direction: enough to keep every core busy, bounded so overload drops, never hoards. */
     static final int PACKETS_PER_DIRECTION = 4096;
     private static final int MAX_PACKET = 65535;
+    /** How far the TUN reader may fill one peer's outbound queue; the rest is for keepalives and staged packets. */
+    static final int TUN_READER_IN_FLIGHT = Peer.IN_FLIGHT - Peer.MAX_STAGED - 64;
+    private static final long BACKPRESSURE_STEP_NANOS = 20_000;
+    private static final long BACKPRESSURE_NANOS = 100_000_000;
 
     private final String name;
     private final Log log;
@@ -253,12 +258,11 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
                     }
                     continue;
                 }
-                Packet p = outboundPackets.take();
+                Packet p = takeOutbound();
                 if (p == null) {
                     drops.count(Drop.BUFFERS_EXHAUSTED);
                     continue;
                 }
-                p.outbound = true;
                 p.ensureCapacity(len + Packet.OVERHEAD);
                 in.get(0, p.buf, Message.TRANSPORT_HEADER_LEN, len);
                 p.length = len;
@@ -290,7 +294,33 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             dropped(p, version == 4 || version == 6 ? Drop.NO_ROUTE : Drop.NOT_IP);
             return;
         }
+        awaitRoom(peer.outbound);
         peer.send(p, now());
+    }
+
+    /**
+     * Back-pressure, so the sender's TCP sees a slow link instead of loss: when every outbound packet is in flight,
+     * the TUN reader waits for one (the kernel then holds further packets in the interface's queue), for
+     * {@link #BACKPRESSURE_NANOS} at most; after that the device is stuck, not slow, and the packet is dropped.
+     */
+    private Packet takeOutbound() {
+        Packet p = outboundPackets.take();
+        for (long waited = 0; p == null && waited < BACKPRESSURE_NANOS && !closed; waited += BACKPRESSURE_STEP_NANOS) {
+            LockSupport.parkNanos(BACKPRESSURE_STEP_NANOS);
+            p = outboundPackets.take();
+        }
+        if (p != null) {
+            p.outbound = true;
+        }
+        return p;
+    }
+
+    /** The same for one peer's queue: the reader waits while it is nearly full, leaving room for keepalives. */
+    private void awaitRoom(OrderedQueue queue) {
+        for (long waited = 0; queue.size() >= TUN_READER_IN_FLIGHT && waited < BACKPRESSURE_NANOS && !closed;
+                waited += BACKPRESSURE_STEP_NANOS) {
+            LockSupport.parkNanos(BACKPRESSURE_STEP_NANOS);
+        }
     }
 
     /**

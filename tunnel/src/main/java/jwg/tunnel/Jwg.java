@@ -26,6 +26,7 @@ public final class Jwg {
             case "--version", "-v" -> version();
             case "--cds-training" -> CdsTraining.run();
             case "roam" -> RoamCommand.run(args);
+            case "drops" -> DropsCommand.run(args);
             case "--help", "-h" -> {
                 usage();
                 yield 0;
@@ -40,6 +41,7 @@ public final class Jwg {
                 Usage: jwg [-f/--foreground] INTERFACE-NAME
                        jwg genkey | genpsk | pubkey
                        jwg roam INTERFACE-NAME [PUBLIC-KEY HOST:PORT|none]
+                       jwg drops INTERFACE-NAME
                        jwg --version
                 """);
         return 1;

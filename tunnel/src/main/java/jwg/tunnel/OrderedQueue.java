@@ -15,28 +15,43 @@ import java.util.function.Consumer;
  * peer's lock is taken or a packet is handed on.
  */
 final class OrderedQueue {
-    private final Packet[] ring;
-    private final int mask;
+    /** Where a ring starts: most peers never have more in flight, and a device may have tens of thousands. */
+    private static final int INITIAL = 16;
+
+    private final int capacity;
+    private Packet[] ring = new Packet[INITIAL];
+    private int mask = INITIAL - 1;
     private long head;
     private long tail;
     private final AtomicBoolean draining = new AtomicBoolean();
 
-    /** capacity: a power of two. */
+    /** capacity: the most packets in flight, a power of two; the ring grows to it as needed. */
     OrderedQueue(int capacity) {
-        if (Integer.bitCount(capacity) != 1) {
-            throw new IllegalArgumentException("capacity must be a power of two: " + capacity);
+        if (Integer.bitCount(capacity) != 1 || capacity < INITIAL) {
+            throw new IllegalArgumentException("capacity must be a power of two, at least " + INITIAL);
         }
-        ring = new Packet[capacity];
-        mask = capacity - 1;
+        this.capacity = capacity;
     }
 
     /** Appends p; false when the queue is full (the caller drops p). */
     synchronized boolean add(Packet p) {
         if (tail - head == ring.length) {
-            return false;
+            if (ring.length == capacity) {
+                return false;
+            }
+            grow();
         }
         ring[(int) (tail++ & mask)] = p;
         return true;
+    }
+
+    private void grow() {
+        Packet[] bigger = new Packet[ring.length * 2];
+        for (long i = head; i < tail; i++) {
+            bigger[(int) (i & (bigger.length - 1))] = ring[(int) (i & mask)];
+        }
+        ring = bigger;
+        mask = bigger.length - 1;
     }
 
     /** Hands every finished packet at the head to sink, in order, until the head is unfinished or the queue empty. */

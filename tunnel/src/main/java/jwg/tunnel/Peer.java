@@ -66,8 +66,9 @@ final class Peer {
     private volatile long lastDataSentNanos;
     private volatile boolean removed;
 
-    private boolean anyInitiation;
-    private long lastInitiationNanos;
+    /** An initiation or a response went out (at lastHandshakeSentNanos): the REKEY_TIMEOUT rate limit applies. */
+    private boolean anyHandshakeSent;
+    private long lastHandshakeSentNanos;
     private boolean initiationQueued;
     private int handshakeAttempts;
     /** The receive side asked for a handshake because the keypair is about to expire; once per session. */
@@ -105,7 +106,11 @@ final class Peer {
         if (kp != null) {
             flushStaged(kp, now);
         }
-        if (kp == null || !transmit(p, kp, true, now)) {
+        if (kp != null && !staged.isEmpty()) {
+            // Flushing stopped short (no buffer, or no counter, and then a handshake is asked for already): p must not
+            // take a counter ahead of the packets staged before it.
+            stage(p);
+        } else if (kp == null || !transmit(p, kp, true, now)) {
             stage(p);
             requestHandshake(false, now);
         } else {
@@ -167,6 +172,7 @@ final class Peer {
         }
         if (!staged.isEmpty()) {
             flushStaged(kp, now);
+            keepKeyFreshSending(kp, now);
             return;
         }
         Packet p = driver.packet();
@@ -178,6 +184,10 @@ final class Peer {
         if (!transmit(p, kp, false, now)) {
             driver.recycle(p);
             requestHandshake(false, now);
+        } else {
+            // A keepalive is a transport message too (§6.2; the kernel and wireguard-go check after every send), so
+            // an initiator that sends only keepalives still rekeys at REKEY_AFTER_TIME rather than at expiry.
+            keepKeyFreshSending(kp, now);
         }
     }
 
@@ -234,8 +244,8 @@ final class Peer {
     // ---- handshake ----
 
     /**
-     * Asks the driver for an initiation unless one went out less than REKEY_TIMEOUT ago (§6.1) or is already asked
-     * for. A fresh request (not a retransmission) starts the attempt count again.
+     * Asks the driver for an initiation unless a handshake message (initiation or response) went out less than
+     * REKEY_TIMEOUT ago (§6.1) or one is already asked for. A fresh request (not a retransmission) starts the attempt count again.
      */
     private void requestHandshake(boolean retry, long now) {
         if (!retry) {
@@ -249,7 +259,7 @@ final class Peer {
     }
 
     private boolean rateLimited(long now) {
-        return anyInitiation && now - lastInitiationNanos < REKEY_TIMEOUT_NANOS;
+        return anyHandshakeSent && now - lastHandshakeSentNanos < REKEY_TIMEOUT_NANOS;
     }
 
     /** What {@link Driver#initiate} runs: an initiation to the endpoint, if still due. Does the DH work. */
@@ -291,8 +301,8 @@ final class Peer {
         if (removed || !handshake.canHandshake()) {
             return;
         }
-        anyInitiation = true;
-        lastInitiationNanos = now;
+        anyHandshakeSent = true;
+        lastHandshakeSentNanos = now;
         byte[] msg = new byte[Message.INITIATION_LEN];
         if (!handshake.createInitiation(msg, 0, newHandshakeIndex(), driver.random(), driver.epochNanos())) {
             releaseHandshakeIndex();
@@ -341,6 +351,11 @@ final class Peer {
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
         timers.anyAuthenticatedPacketSent();
         driver.log(this + ": sending handshake response");
+        // A response counts against the rate limit as in the kernel and wireguard-go: when two initiations cross, each
+        // side answers the other's, and this keeps both from crossing again on their next sends; the first jittered
+        // retransmission then goes alone.
+        anyHandshakeSent = true;
+        lastHandshakeSentNanos = now;
         driver.sendHandshake(response, from);
         txBytes += response.length;
         rearm();
@@ -596,7 +611,7 @@ final class Peer {
     synchronized void identityChanged(StaticIdentity identity) {
         eraseKeys();
         handshake.setLocalIdentity(identity);
-        anyInitiation = false;
+        anyHandshakeSent = false;
     }
 
     /** The peer leaves the device: everything it registered is released, its keys erased, its staged packets dropped. */

@@ -1,6 +1,7 @@
 package jwg.tunnel;
 
 import io.netty.util.internal.PlatformDependent;
+import java.lang.invoke.VarHandle;
 import java.util.Queue;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -55,6 +56,8 @@ final class Pipeline implements AutoCloseable {
     }
 
     static final int FLUSH_EVERY = 64;
+    /** An idle worker sleeps until work arrives; this bound only keeps a missed wake-up from being a lasting one. */
+    private static final long IDLE_PARK_NANOS = 100_000_000L;
 
     private final Sink sink;
     private final IntSupplier mtu;
@@ -88,6 +91,9 @@ final class Pipeline implements AutoCloseable {
         int i = (next++ & Integer.MAX_VALUE) % workers.length;
         Worker w = workers[i];
         w.queue.offer(p);
+        // The queue publishes with a release store; without a full fence the read of parked below could be ordered
+        // before it, miss a worker that is just going to sleep, and leave p in its queue until the next submit.
+        VarHandle.fullFence();
         if (w.parked) {
             LockSupport.unpark(w.thread);
         }
@@ -131,7 +137,7 @@ final class Pipeline implements AutoCloseable {
                 }
                 parked = true;
                 if (queue.isEmpty() && !closed) {
-                    LockSupport.park(this);
+                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
                 }
                 parked = false;
             }

@@ -3,6 +3,7 @@ package jwg.tunnel;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
+import java.io.IOException;
 
 /** The process-level libc calls the daemon needs (JNA direct mapping; none is on a packet path). */
 final class Posix {
@@ -67,7 +68,7 @@ final class Posix {
             value.setInt(0, mark);
             if (setsockopt(fd, SOL_SOCKET, SO_MARK, Pointer.nativeValue(value), 4) != 0) {
                 int errno = Native.getLastError();
-                throw new java.io.IOException("setting fwmark " + mark + ": " + strerror(errno));
+                throw new IOException("setting fwmark " + mark + ": " + strerror(errno));
             }
         }
     }

@@ -1,13 +1,6 @@
 package jwg.tunnel;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import jwg.noise.Key;
 import jwg.roaming.HostPort;
 
@@ -41,28 +34,20 @@ final class RoamCommand {
             request = "set=1\npublic_key=" + key.toHex() + "\nupdate_only=true\njwg_endpoint_host="
                     + (args[3].equals("none") ? "" : args[3]) + "\n\n";
         }
-        java.nio.file.Path socket = UapiServer.RUN_DIR.resolve(args[1] + ".sock");
-        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            OutputStream out = Channels.newOutputStream(ch);
-            out.write(request.getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
-                    StandardCharsets.UTF_8));
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("errno=")) {
-                    int errno = Integer.parseInt(line.substring(6));
-                    if (errno != 0) {
-                        System.err.println("jwg: the daemon refused it (errno " + errno + ")");
-                        return 1;
-                    }
-                    return 0;
-                }
-                System.out.println(line);
+        try {
+            UapiClient.Reply reply = UapiClient.request(args[1], request);
+            reply.lines().forEach(System.out::println);
+            if (reply.errno() < 0) {
+                System.err.println("jwg: " + args[1] + " does not speak jwg's roaming extension (is it jwg?)");
+                return 1;
             }
-            System.err.println("jwg: " + args[1] + " does not speak jwg's roaming extension (is it jwg?)");
-            return 1;
+            if (reply.errno() != 0) {
+                System.err.println("jwg: the daemon refused it (errno " + reply.errno() + ")");
+                return 1;
+            }
+            return 0;
         } catch (IOException e) {
-            System.err.println("jwg: cannot reach " + socket + ": " + e.getMessage());
+            System.err.println("jwg: " + e.getMessage());
             return 1;
         }
     }

@@ -3,13 +3,17 @@ package jwg.tunnel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import jwg.noise.Key;
 import jwg.roaming.ConfigHosts;
 import jwg.roaming.DnsResolver;
 import jwg.roaming.HostPort;
+import jwg.roaming.ResolvedAddress;
+import jwg.roaming.Resolver;
 import jwg.roaming.Roamer;
 
 /**
@@ -92,12 +96,11 @@ final class Roaming implements AutoCloseable {
     }
 
     /** The DNS client (a thread and a socket) is made when a first name needs resolving: most interfaces have none. */
-    private static final class LazyDns implements jwg.roaming.Resolver {
+    private static final class LazyDns implements Resolver {
         private DnsResolver dns;
 
         @Override
-        public synchronized java.util.concurrent.CompletableFuture<java.util.List<jwg.roaming.ResolvedAddress>> resolve(
-                String host) {
+        public synchronized CompletableFuture<List<ResolvedAddress>> resolve(String host) {
             if (dns == null) {
                 dns = new DnsResolver();
             }

@@ -9,7 +9,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import jwg.noise.Key;
+import jwg.roaming.Addresses;
+import jwg.roaming.HostPort;
 
 /**
  * The cross-platform userspace API (wireguard.com/xplatform) as the stock wg and wg-quick speak it: "get=1" and
@@ -31,6 +34,18 @@ final class Uapi {
     void roamState(Writer out) throws IOException {
         out.write(roaming == null ? "" : roaming.describe());
         out.write("errno=0\n\n");
+        out.flush();
+    }
+
+    /**
+     * jwg's own operation "jwg_drops=1": a line REASON=COUNT for every reason the device dropped packets for since it
+     * started, as `jwg drops IF` prints them.
+     */
+    void drops(Writer out) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        device.drops().nonZero().forEach((why, n) -> line(sb, why.name().toLowerCase(Locale.ROOT), Long.toString(n)));
+        sb.append("errno=0\n\n");
+        out.write(sb.toString());
         out.flush();
     }
 
@@ -138,7 +153,7 @@ final class Uapi {
             case "jwg_endpoint_host" -> {
                 if (!value.isEmpty()) {
                     try {
-                        jwg.roaming.HostPort.parse(value);
+                        HostPort.parse(value);
                     } catch (IllegalArgumentException e) {
                         throw new UapiError(UapiError.EINVAL, "invalid jwg_endpoint_host: " + e.getMessage());
                     }
@@ -300,10 +315,10 @@ final class Uapi {
     }
 
     static String formatEndpoint(InetSocketAddress e) {
-        return jwg.roaming.Addresses.format(e);
+        return Addresses.format(e);
     }
 
     static String formatAddress(InetAddress a) {
-        return jwg.roaming.Addresses.format(a);
+        return Addresses.format(a);
     }
 }

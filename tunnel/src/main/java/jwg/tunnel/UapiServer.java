@@ -115,6 +115,12 @@ final class UapiServer implements AutoCloseable {
                         }
                         uapi.roamState(out);
                     }
+                    case "jwg_drops=1" -> {
+                        if (!"".equals(in.readLine())) {
+                            return;
+                        }
+                        uapi.drops(out);
+                    }
                     case "set=1" -> {
                         int errno = 0;
                         try {

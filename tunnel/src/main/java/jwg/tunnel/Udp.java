@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The device's one UDP socket, through Netty's epoll transport: AF_INET6 bound to the wildcard address, so
- * dual-stack (IPv4 peers appear as plain IPv4 addresses). Receives with recvmmsg, up to {@link #BATCH} datagrams a system call; sends
- * are written as they leave the pipeline and flushed once per burst, which Netty turns into one sendmmsg.
+ * dual-stack (IPv4 peers appear as plain IPv4 addresses). Receives with recvmmsg, up to {@link #BATCH} datagrams a
+ * system call; sends are written as they leave the pipeline and flushed once per burst, which Netty turns into one
+ * sendmmsg.
  *
  * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
  * bind/close under the device's configuration lock.

@@ -1,0 +1,43 @@
+package jwg.tunnel;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The jwg subcommands' side of the UAPI socket: one request, its reply lines up to errno. */
+final class UapiClient {
+    /** A reply: its lines before errno, and the errno (0: success; -1: the daemon did not answer with one). */
+    record Reply(List<String> lines, int errno) {}
+
+    private UapiClient() {}
+
+    /** Sends request (ending with its blank line) to IFNAME's daemon. */
+    static Reply request(String ifname, String request) throws IOException {
+        Path socket = UapiServer.RUN_DIR.resolve(ifname + ".sock");
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            OutputStream out = Channels.newOutputStream(ch);
+            out.write(request.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
+                    StandardCharsets.UTF_8));
+            List<String> lines = new ArrayList<>();
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.startsWith("errno=")) {
+                    return new Reply(lines, Integer.parseInt(line.substring(6)));
+                }
+                lines.add(line);
+            }
+            return new Reply(lines, -1);
+        } catch (IOException e) {
+            throw new IOException("cannot reach " + socket + ": " + e.getMessage(), e);
+        }
+    }
+}
