@@ -92,10 +92,20 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         int cores = Runtime.getRuntime().availableProcessors();
         this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("jwg-timers"));
         this.handshakes = new Handshakes(this, cores);
-        this.pipeline = new Pipeline(cores, 2 * PACKETS_PER_DIRECTION, this, () -> mtu, "jwg");
+        this.pipeline = new Pipeline(workers(cores), 2 * PACKETS_PER_DIRECTION, this, () -> mtu, "jwg");
         this.udp = new Udp(this);
         this.mtu = Protocol.DEFAULT_MTU;
         refreshMtu();
+    }
+
+    /** One crypto worker per core, unless JWG_CRYPTO_WORKERS says otherwise (for measurements). */
+    private static int workers(int cores) {
+        String env = System.getenv("JWG_CRYPTO_WORKERS");
+        try {
+            return env == null ? cores : Math.max(1, Math.min(256, Integer.parseInt(env.trim())));
+        } catch (NumberFormatException e) {
+            return cores;
+        }
     }
 
     static ThreadFactory daemonThreads(String name) {
