@@ -24,7 +24,6 @@ final class LibC {
     static final long SIOCGIFMTU = 0x8921;
     static final long SIOCSIFMTU = 0x8922;
     static final long SIOCGIFINDEX = 0x8933;
-    static final long SIOCGIFFLAGS = 0x8913;
     static final long SIOCSIFFLAGS = 0x8914;
 
     static {

@@ -29,7 +29,6 @@ public final class Tun implements AutoCloseable {
     private static final int IFR_DATA = 16;
     private static final short IFF_TUN = 0x0001;
     private static final short IFF_NO_PI = 0x1000;
-    private static final short IFF_UP = 0x1;
 
     private final String name;
     private final int fd;
@@ -155,11 +154,6 @@ public final class Tun implements AutoCloseable {
         return (int) interfaceIoctl(LibC.SIOCGIFINDEX, 0, false);
     }
 
-    /** Whether the interface is administratively up (`ip link set IF up`). */
-    public boolean isUp() throws IOException {
-        return (interfaceIoctl(LibC.SIOCGIFFLAGS, 0, false) & IFF_UP) != 0;
-    }
-
     /** SIOC[GS]IF* on a throw-away socket: these act on the interface by name, not on the TUN descriptor. */
     private long interfaceIoctl(long request, int value, boolean set) throws IOException {
         int sock = LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM, 0);
@@ -176,7 +170,7 @@ public final class Tun implements AutoCloseable {
             if (LibC.ioctl(sock, request, Pointer.nativeValue(ifr)) < 0) {
                 throw error("ioctl on " + name, LibC.errno());
             }
-            return request == LibC.SIOCGIFFLAGS ? ifr.getShort(IFR_DATA) & 0xffff : ifr.getInt(IFR_DATA);
+            return ifr.getInt(IFR_DATA);
         } finally {
             LibC.close(sock);
         }

@@ -44,7 +44,7 @@ import jwg.tun.Tun;
  */
 final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** Packets in flight per direction: enough to keep every core busy, bounded so overload drops, never hoards. */
-    static final int PACKETS_PER_DIRECTION = 4096;
+    static final int PACKETS_PER_DIRECTION = 8192;
     private static final int MAX_PACKET = 65535;
     /** How far the TUN reader may fill one peer's outbound queue; the rest is for keepalives and staged packets. */
     static final int TUN_READER_IN_FLIGHT = Peer.IN_FLIGHT - Peer.MAX_STAGED - 64;

@@ -38,7 +38,7 @@ final class Peer {
     /** Packets held while a handshake is under way (wireguard-go holds as many); the oldest go first. */
     static final int MAX_STAGED = 128;
     /** Packets of one peer in the pipeline at once, per direction. */
-    static final int IN_FLIGHT = 1024;
+    static final int IN_FLIGHT = 4096;
     /** Retransmissions before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT (§6.4). */
     static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME_NANOS / REKEY_TIMEOUT_NANOS);
 
@@ -245,7 +245,8 @@ final class Peer {
 
     /**
      * Asks the driver for an initiation unless a handshake message (initiation or response) went out less than
-     * REKEY_TIMEOUT ago (§6.1) or one is already asked for. A fresh request (not a retransmission) starts the attempt count again.
+     * REKEY_TIMEOUT ago (§6.1) or one is already asked for. A fresh request (not a retransmission) starts the attempt
+     * count again.
      */
     private void requestHandshake(boolean retry, long now) {
         if (!retry) {

@@ -55,7 +55,7 @@ final class Timers {
     /** After a data packet (not a keepalive) was sent. */
     void dataSent(long now) {
         if (newHandshake == OFF) {
-            newHandshake = now + KEEPALIVE_TIMEOUT_NANOS + jitter();
+            newHandshake = now + KEEPALIVE_TIMEOUT_NANOS + REKEY_TIMEOUT_NANOS + jitter();
         }
     }
 
