@@ -416,6 +416,11 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     }
 
     @Override
+    public void failed(RuntimeException e) {
+        log.error("packet pipeline: " + e);
+    }
+
+    @Override
     public void flush() {
         udp.flush();
     }

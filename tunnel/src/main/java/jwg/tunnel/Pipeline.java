@@ -53,6 +53,9 @@ final class Pipeline implements AutoCloseable {
 
         /** Monotonic nanoseconds. */
         long now();
+
+        /** A bug surfaced while handing packets on; the worker carries on. */
+        void failed(RuntimeException e);
     }
 
     static final int FLUSH_EVERY = 64;
@@ -143,15 +146,26 @@ final class Pipeline implements AutoCloseable {
             }
         }
 
+        /**
+         * Seals or opens p, then drains its peer's queue. Once p is marked done the drainer of its queue may send it
+         * and recycle it (even for another peer), so the queue is read first. An exception here would kill the
+         * worker and strand its queue: it becomes p's drop instead.
+         */
         private void process(Packet p) {
-            if (p.outbound) {
-                p.result = p.keypair.seal(p.buf, 0, p.length, mtu.getAsInt(), p.counter);
-                p.markDone();
-                p.peer.outbound.drain(transmitInOrder);
-            } else {
-                p.result = p.keypair.decrypt(p.buf, 0, p.length);
-                p.markDone();
-                p.peer.inbound.drain(deliverInOrder);
+            OrderedQueue queue = p.outbound ? p.peer.outbound : p.peer.inbound;
+            Consumer<Packet> inOrder = p.outbound ? transmitInOrder : deliverInOrder;
+            try {
+                p.result = p.outbound
+                        ? p.keypair.seal(p.buf, 0, p.length, mtu.getAsInt(), p.counter)
+                        : p.keypair.decrypt(p.buf, 0, p.length);
+            } catch (RuntimeException e) {
+                p.result = Drop.MALFORMED.code();
+            }
+            p.markDone();
+            try {
+                queue.drain(inOrder);
+            } catch (RuntimeException e) {
+                sink.failed(e);
             }
         }
 
