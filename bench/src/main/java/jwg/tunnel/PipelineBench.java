@@ -286,7 +286,7 @@ public class PipelineBench {
         }
 
         @Override
-        public void failed(RuntimeException e) {
+        public void failed(Throwable e) {
             throw new IllegalStateException("the pipeline's hand-on threw", e);
         }
 
@@ -366,7 +366,8 @@ public class PipelineBench {
             }
 
             @Override
-            public void initiate(Peer peer) {
+            public boolean initiate(Peer peer) {
+                return true;
             }
 
             @Override

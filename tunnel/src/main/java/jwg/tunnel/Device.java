@@ -241,14 +241,14 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
                 .collect(Collectors.partitioningBy(a -> a.getAddress() instanceof Inet6Address));
         List<InetSocketAddress> v6 = byFamily.get(true);
         List<InetSocketAddress> v4 = byFamily.get(false);
-        handshakes.execute(() -> {
+        handshakes.initiate(() -> {
             if (v6.isEmpty()) {
                 peer.probe(v4, now());
                 return;
             }
             long probe = peer.probe(v6, now());
             if (!v4.isEmpty()) {
-                schedule(() -> handshakes.execute(() -> peer.probeAgain(probe, v4, now())), ipv4DelayNanos);
+                schedule(() -> handshakes.initiate(() -> peer.probeAgain(probe, v4, now())), ipv4DelayNanos);
             }
         });
     }
@@ -376,6 +376,12 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             drops.count(Drop.TOO_BIG);
             return;
         }
+        // The index first, from Netty's buffer: a stranger's datagram costs no pooled buffer (nor grows one).
+        Session s = indices.get(content.getIntLE(at + Message.TRANSPORT_RECEIVER));
+        if (s == null || s.keypair() == null) {
+            drops.count(content.getMedium(at + 1) == 0 ? Drop.UNKNOWN_INDEX : Drop.MALFORMED);
+            return;
+        }
         Packet p = inboundPackets.take();
         if (p == null) {
             drops.count(Drop.BUFFERS_EXHAUSTED);
@@ -387,11 +393,6 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         p.length = len;
         if (Message.classify(p.buf, 0, len) != Message.TRANSPORT) {
             dropped(p, Drop.MALFORMED);
-            return;
-        }
-        Session s = indices.get(Message.getInt(p.buf, Message.TRANSPORT_RECEIVER));
-        if (s == null || s.keypair() == null) {
-            dropped(p, Drop.UNKNOWN_INDEX);
             return;
         }
         p.peer = s.peer();
@@ -409,14 +410,20 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     @Override
     public void transmit(Packet p) {
-        if (!udp.send(p.buf, 0, p.result, p.address)) {
+        try {
+            if (!udp.send(p.buf, 0, p.result, p.address)) {
+                drops.count(Drop.SEND_FAILED);
+            }
+        } catch (RuntimeException e) {
             drops.count(Drop.SEND_FAILED);
+            log.error("UDP send: " + e);
+        } finally {
+            outboundPackets.give(p);
         }
-        outboundPackets.give(p);
     }
 
     @Override
-    public void failed(RuntimeException e) {
+    public void failed(Throwable e) {
         log.error("packet pipeline: " + e);
     }
 
@@ -439,7 +446,10 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             ByteBuffer out = tunWriteBuffer.get();
             out.put(0, b, ip, n);
             try {
-                tun.write(Tun.address(out), n);
+                if (!tun.write(Tun.address(out), n)) {
+                    dropped(p, Drop.TUN_WRITE_FAILED);
+                    return;
+                }
             } catch (IOException e) {
                 dropped(p, Drop.TUN_WRITE_FAILED);
                 return;
@@ -472,8 +482,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     }
 
     @Override
-    public void initiate(Peer peer) {
-        handshakes.execute(() -> peer.initiate(now()));
+    public boolean initiate(Peer peer) {
+        return handshakes.initiate(() -> peer.initiate(now()));
     }
 
     @Override

@@ -40,8 +40,8 @@ interface Driver {
     /** Sends a handshake message (initiation, response) now. */
     void sendHandshake(byte[] message, InetSocketAddress to);
 
-    /** Soon, on a thread that may do DH work, calls {@link Peer#initiate}. */
-    void initiate(Peer peer);
+    /** Soon, on a thread that may do DH work, calls {@link Peer#initiate}; false if it cannot (closing). */
+    boolean initiate(Peer peer);
 
     /** Calls {@link Peer#tick} at deadline (a monotonic time) or soon after; an earlier request may stay in force. */
     void wakeAt(Peer peer, long deadline);

@@ -2,6 +2,7 @@ package jwg.tunnel;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,14 @@ final class Handshakes implements AutoCloseable {
     static final long UNDER_LOAD_FOR_NANOS = 1_000_000_000L;
 
     private final Device device;
+    /** Messages from the network: bounded, since anyone can send them. */
     private final ThreadPoolExecutor workers;
+    /**
+     * This side's own initiations and roaming's probes: never refused, or a peer whose request was lost would not
+     * initiate again. At most one initiation per peer waits (Peer asks only when none is queued), so it is bounded
+     * by the number of peers. Its threads exist only while there is work.
+     */
+    private final ThreadPoolExecutor initiations;
     private final Ratelimiter ratelimiter = new Ratelimiter();
     private volatile long underLoadSince;
 
@@ -37,6 +45,9 @@ final class Handshakes implements AutoCloseable {
         this.underLoadSince = device.now() - 2 * UNDER_LOAD_FOR_NANOS;
         this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE),
                 Device.daemonThreads("jwg-handshake"), (task, pool) -> device.count(Drop.HANDSHAKE_QUEUE_FULL));
+        this.initiations = new ThreadPoolExecutor(threads, threads, 1, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                Device.daemonThreads("jwg-initiate"));
+        this.initiations.allowCoreThreadTimeOut(true);
     }
 
     /** A handshake message (initiation, response or cookie reply, classified) from the network. UDP loop only. */
@@ -44,15 +55,20 @@ final class Handshakes implements AutoCloseable {
         if (workers.getQueue().size() >= UNDER_LOAD_QUEUE) {
             underLoadSince = device.now();
         }
-        execute(() -> handle(msg, from));
-    }
-
-    /** Runs task on a handshake worker (initiations, roaming's probes). */
-    void execute(Runnable task) {
         try {
-            workers.execute(task);
+            workers.execute(() -> handle(msg, from));
         } catch (RejectedExecutionException closed) {
             // the device is closing
+        }
+    }
+
+    /** Runs task (an initiation, a probe) on a thread that may do DH work; false once the device is closing. */
+    boolean initiate(Runnable task) {
+        try {
+            initiations.execute(task);
+            return true;
+        } catch (RejectedExecutionException closed) {
+            return false;
         }
     }
 
@@ -138,5 +154,6 @@ final class Handshakes implements AutoCloseable {
     @Override
     public void close() {
         workers.shutdownNow();
+        initiations.shutdownNow();
     }
 }

@@ -255,8 +255,7 @@ final class Peer {
         if (removed || initiationQueued || rateLimited(now)) {
             return;
         }
-        initiationQueued = true;
-        driver.initiate(this);
+        initiationQueued = driver.initiate(this);
     }
 
     private boolean rateLimited(long now) {

@@ -54,8 +54,12 @@ final class Pipeline implements AutoCloseable {
         /** Monotonic nanoseconds. */
         long now();
 
-        /** A bug surfaced while handing packets on; the worker carries on. */
-        void failed(RuntimeException e);
+        /**
+         * Something threw while sealing, opening or handing on (a bug, or the JVM out of memory): the packet in hand
+         * was dropped and the worker carries on, so no queue is stranded behind a dead thread. The sink's own
+         * methods must not throw.
+         */
+        void failed(Throwable e);
     }
 
     static final int FLUSH_EVERY = 64;
@@ -158,13 +162,14 @@ final class Pipeline implements AutoCloseable {
                 p.result = p.outbound
                         ? p.keypair.seal(p.buf, 0, p.length, mtu.getAsInt(), p.counter)
                         : p.keypair.decrypt(p.buf, 0, p.length);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 p.result = Drop.MALFORMED.code();
+                sink.failed(e);
             }
             p.markDone();
             try {
                 queue.drain(inOrder);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 sink.failed(e);
             }
         }
@@ -184,7 +189,13 @@ final class Pipeline implements AutoCloseable {
         }
 
         private void deliverInOrder(Packet p) {
-            int n = p.peer.receive(p, sink.now());
+            int n;
+            try {
+                n = p.peer.receive(p, sink.now());
+            } catch (RuntimeException e) {
+                sink.failed(e);
+                n = Drop.MALFORMED.code();
+            }
             if (n > 0) {
                 sink.deliver(p, n);
             } else if (n == 0) {

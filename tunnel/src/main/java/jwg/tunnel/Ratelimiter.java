@@ -1,11 +1,12 @@
 package jwg.tunnel;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Handshake messages per source address while under load: a token bucket of 20 a second with a burst of 5, the
+ * Handshake messages per source (an IPv4 address, an IPv6 /64, as the kernel counts them) while under load: a token bucket of 20 a second with a burst of 5, the
  * figures of the kernel's ratelimiter.c and wireguard-go. Only the handshake thread uses it, and only under load.
  */
 final class Ratelimiter {
@@ -20,7 +21,8 @@ final class Ratelimiter {
         long lastNanos;
     }
 
-    private final Map<InetAddress, Bucket> buckets = new HashMap<>();
+    /** Keyed by the IPv4 address, or by an IPv6 address's /64: whoever holds a /64 can send from any address in it. */
+    private final Map<Object, Bucket> buckets = new HashMap<>();
     private long lastSweepNanos;
 
     synchronized boolean allow(InetAddress source, long nowNanos) {
@@ -28,11 +30,12 @@ final class Ratelimiter {
             buckets.values().removeIf(b -> nowNanos - b.lastNanos > FORGET_AFTER_NANOS);
             lastSweepNanos = nowNanos;
         }
-        Bucket b = buckets.get(source);
+        Object key = key(source);
+        Bucket b = buckets.get(key);
         if (b == null) {
             b = new Bucket();
             b.lastNanos = nowNanos;
-            buckets.put(source, b);
+            buckets.put(key, b);
         }
         b.tokens = Math.min(MAX_TOKENS, b.tokens + (nowNanos - b.lastNanos));
         b.lastNanos = nowNanos;
@@ -41,5 +44,17 @@ final class Ratelimiter {
         }
         b.tokens -= PACKET_COST;
         return true;
+    }
+
+    private static Object key(InetAddress source) {
+        if (source instanceof Inet6Address) {
+            byte[] a = source.getAddress();
+            long prefix = 0;
+            for (int i = 0; i < 8; i++) {
+                prefix = prefix << 8 | (a[i] & 0xff);
+            }
+            return prefix;
+        }
+        return source;
     }
 }

@@ -10,6 +10,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -35,6 +36,11 @@ final class Udp {
     static final int MAX_DATAGRAM = 9216;
     /** 4 MiB each way: a few milliseconds of line rate, enough to absorb a peer's sendmmsg bursts. */
     static final int SOCKET_BUFFER = 4 << 20;
+    /**
+     * Bytes queued in Netty for the socket before sends are refused (counted as dropped): without a bound, a sender
+     * faster than the socket filled direct memory until receiving failed too.
+     */
+    static final int SEND_BACKLOG = 4 << 20;
 
     private final Device device;
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -74,6 +80,8 @@ final class Udp {
                     .channelFactory(this::newChannel)
                     .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * BATCH))
+                    .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(SEND_BACKLOG / 2,
+                            SEND_BACKLOG))
                     .handler(new Inbound())
                     .bind(new InetSocketAddress(newPort))
                     .syncUninterruptibly()
@@ -117,10 +125,13 @@ final class Udp {
         }
     }
 
-    /** Queues buf[off, off+len) for to; it leaves on the next {@link #flush}. False when there is no socket. */
+    /**
+     * Queues buf[off, off+len) for to; it leaves on the next {@link #flush}. False when there is no socket, or more
+     * than {@link #SEND_BACKLOG} bytes wait for it already.
+     */
     boolean send(byte[] buf, int off, int len, InetSocketAddress to) {
         Channel ch = channel;
-        if (ch == null) {
+        if (ch == null || !ch.isWritable()) {
             return false;
         }
         ByteBuf out = ch.alloc().directBuffer(len);

@@ -336,7 +336,7 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
     }
 
     @Override
-    public void failed(RuntimeException e) {
+    public void failed(Throwable e) {
         surprises.add("the pipeline's hand-on threw " + e);
     }
 
@@ -412,8 +412,9 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
         }
 
         @Override
-        public void initiate(Peer peer) {
+        public boolean initiate(Peer peer) {
             surprises.add(peer + " asked for a handshake");
+            return true;
         }
 
         @Override

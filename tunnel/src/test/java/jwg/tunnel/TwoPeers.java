@@ -473,8 +473,9 @@ final class TwoPeers {
         }
 
         @Override
-        public void initiate(Peer p) {
+        public boolean initiate(Peer p) {
             schedule(elapsed, () -> p.initiate(now()));
+            return true;
         }
 
         @Override
