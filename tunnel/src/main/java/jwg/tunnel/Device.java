@@ -66,6 +66,12 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final Handshakes handshakes;
     private final Pipeline pipeline;
     private final Udp udp;
+    /** The TUN reader's and the UDP event loop's shares of the crypto (see {@link Pipeline#feeder}). */
+    private final Pipeline.Worker tunFeeder;
+    private final Pipeline.Worker udpFeeder;
+    /** The TUN reader thread, and the packet it keeps for itself from its latest read (that thread only). */
+    private volatile Thread tunReader;
+    private Packet tunReaderOwn;
     private final ThreadLocal<ByteBuffer> tunWriteBuffer = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(MAX_PACKET));
     private volatile StaticIdentity identity;
@@ -93,6 +99,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("jwg-timers"));
         this.handshakes = new Handshakes(this, cores);
         this.pipeline = new Pipeline(workers(cores), 2 * PACKETS_PER_DIRECTION, this, () -> mtu, "jwg");
+        this.tunFeeder = pipeline.feeder();
+        this.udpFeeder = pipeline.feeder();
         this.udp = new Udp(this);
         this.mtu = Protocol.DEFAULT_MTU;
         refreshMtu();
@@ -257,12 +265,14 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     /** Runs the TUN reader until the device is closed or the interface disappears. */
     void runTunReader() {
+        tunReader = Thread.currentThread();
         ByteBuffer in = ByteBuffer.allocateDirect(MAX_PACKET);
         long address = Tun.address(in);
         try {
             while (!closed) {
                 int len = tun.read(address, MAX_PACKET);
                 if (len == Tun.EMPTY) {
+                    pipeline.flush(tunFeeder);
                     if (!tun.awaitReadable(1000)) {
                         refreshMtu();
                     }
@@ -306,6 +316,12 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         }
         awaitRoom(peer.outbound);
         peer.send(p, now());
+        // Sealed here, after the peer's lock is released: seal() only set it aside.
+        Packet own = tunReaderOwn;
+        if (own != null) {
+            tunReaderOwn = null;
+            pipeline.runHere(tunFeeder, own);
+        }
     }
 
     /**
@@ -403,7 +419,11 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             dropped(p, Drop.PEER_QUEUE_FULL);
             return;
         }
-        pipeline.submit(p);
+        if (pipeline.feederTurn(udpFeeder)) {
+            pipeline.runHere(udpFeeder, p);
+        } else {
+            pipeline.submit(p);
+        }
     }
 
     // ---- the pipeline's ends (worker threads) ----
@@ -471,7 +491,13 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     @Override
     public void seal(Packet p) {
-        pipeline.submit(p);
+        // The TUN reader keeps its share for after the peer's lock (sealing under it would hold up the peer's
+        // inbound half); every other caller hands the packet on.
+        if (Thread.currentThread() == tunReader && tunReaderOwn == null && pipeline.feederTurn(tunFeeder)) {
+            tunReaderOwn = p;
+        } else {
+            pipeline.submit(p);
+        }
     }
 
     @Override

@@ -106,6 +106,38 @@ final class Pipeline implements AutoCloseable {
         }
     }
 
+    /**
+     * A thread that feeds the pipeline (the TUN reader, the UDP event loop) takes a share of the crypto itself: one
+     * packet in (workers + 1), so a single flow on a small machine does not pay a hand-over and a wake-up for every
+     * packet (measured on 2 cores: ~0.65× the throughput of the single-threaded path without it). It processes its
+     * packets exactly as a worker does, so the ordering rule is the same. Each feeding thread gets its own.
+     */
+    Worker feeder() {
+        return new Worker();
+    }
+
+    /** Whether the feeding thread f should seal or open its next packet itself. f's thread only. */
+    boolean feederTurn(Worker f) {
+        if (++f.turn > workers.length) {
+            f.turn = 0;
+            return true;
+        }
+        return false;
+    }
+
+    /** Seals or opens p on the feeding thread, then hands on what is in order. f's thread only. */
+    void runHere(Worker f, Packet p) {
+        f.process(p);
+    }
+
+    /** Pushes out what the feeding thread transmitted (call when it runs out of input). f's thread only. */
+    void flush(Worker f) {
+        if (f.unflushed > 0) {
+            f.unflushed = 0;
+            sink.flush();
+        }
+    }
+
     @Override
     public void close() {
         closed = true;
@@ -114,11 +146,12 @@ final class Pipeline implements AutoCloseable {
         }
     }
 
-    private final class Worker implements Runnable {
+    final class Worker implements Runnable {
         final Queue<Packet> queue;
         final Thread thread;
         volatile boolean parked;
         private int unflushed;
+        private int turn;
         // Made once, so draining allocates nothing.
         private final Consumer<Packet> transmitInOrder = this::transmitInOrder;
         private final Consumer<Packet> deliverInOrder = this::deliverInOrder;
@@ -127,6 +160,12 @@ final class Pipeline implements AutoCloseable {
             queue = PlatformDependent.newFixedMpscQueue(capacity);
             thread = new Thread(this, name);
             thread.setDaemon(true);
+        }
+
+        /** A feeding thread's share: no queue and no thread of its own. */
+        Worker() {
+            queue = null;
+            thread = null;
         }
 
         @Override
