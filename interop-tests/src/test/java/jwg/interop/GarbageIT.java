@@ -90,7 +90,8 @@ class GarbageIT {
             // Random lengths other than 148, 92, 64 and >= 32 with a type byte of 1-4 and zero reserved bytes: all
             // malformed; the 200 typed ones of each kind go to the check their type reaches first.
             assertTrue(malformed == 1501 || malformed == 1500, p + ": malformed " + after);
-            assertEquals(400, after.getOrDefault("bad_mac1", 0L), p + ": initiations and responses fail mac1: " + after);
+            assertEquals(400, after.getOrDefault("bad_mac1", 0L),
+                    p + ": initiations and responses fail mac1: " + after);
             assertEquals(400, after.getOrDefault("unknown_index", 0L),
                     p + ": cookie replies and transport messages name no index: " + after);
             assertEquals(malformed + 800, after.values().stream().mapToLong(Long::longValue).sum(),

@@ -42,9 +42,9 @@ public final class MatrixReport implements TestExecutionListener {
     private record Outcome(String test, String scenario, String pairing, String status, String reason) {}
 
     /** Rows by test class in this order (from a peer's basics to its defences), then by scenario name. */
-    private static final List<String> ORDER = List.of("LifecycleIT", "PingIT", "PresharedKeyIT", "TransferIT",
-            "TransferCountersIT", "CryptokeyRoutingIT", "KeepaliveIT", "RekeyIT", "RoamingIT", "UnderLoadIT",
-            "GarbageIT", "RoamingDnsIT");
+    private static final List<String> ORDER = List.of("LifecycleIT", "PingIT", "DualStackIT", "PresharedKeyIT",
+            "TransferIT", "TransferCountersIT", "CryptokeyRoutingIT", "KeepaliveIT", "RekeyIT", "RoamingIT",
+            "UnderLoadIT", "GarbageIT", "RoamingDnsIT");
 
     @Override
     public void testPlanExecutionStarted(TestPlan testPlan) {
