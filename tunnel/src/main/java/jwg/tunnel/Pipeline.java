@@ -72,7 +72,10 @@ final class Pipeline implements AutoCloseable {
     private int next;
     private volatile boolean closed;
 
-    /** capacity: how many packets can be in flight at once (the packet pools' total), so no worker queue overflows. */
+    /**
+     * workers: threads of its own (0: the feeding threads do all the work); capacity: how many packets can be in flight
+     * at once (the packet pools' total), so no worker queue overflows.
+     */
     Pipeline(int workers, int capacity, Sink sink, IntSupplier mtu, String name) {
         this.sink = sink;
         this.mtu = mtu;
@@ -94,6 +97,14 @@ final class Pipeline implements AutoCloseable {
      * its place in peer.inbound. Any thread.
      */
     void submit(Packet p) {
+        if (workers.length == 0) {
+            // No workers: the calling thread is the pipeline (the same steps, so the same ordering rule). Only
+            // threads that are not feeders get here (timers, handshakes): rarely, so the Worker made here is cheap.
+            Worker here = new Worker();
+            here.process(p);
+            flush(here);
+            return;
+        }
         // A racy counter: a lost increment only makes the spread a little uneven.
         int i = (next++ & Integer.MAX_VALUE) % workers.length;
         Worker w = workers[i];
