@@ -35,7 +35,8 @@ import jwg.tun.Tun;
  * <li>the TUN reader thread reads IP packets and routes each to a peer by destination ({@link #runTunReader});</li>
  * <li>the UDP event loop takes datagrams in, transport messages to the {@link Pipeline}, handshake messages to the
  *     {@link Handshakes} workers ({@link #receive});</li>
- * <li>the pipeline's workers seal and open on every core and send and deliver in order ({@link Pipeline});</li>
+ * <li>the pipeline seals and opens on these two threads and on workers for the remaining cores, and sends and
+ *     delivers in order ({@link Pipeline});</li>
  * <li>one timer thread wakes each peer at its next deadline;</li>
  * <li>the UAPI thread configures it ({@link Uapi}), holding this object's lock for a whole set.</li>
  * </ul>
