@@ -400,10 +400,15 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             drops.count(Drop.TOO_BIG);
             return;
         }
-        // The index first, from Netty's buffer: a stranger's datagram costs no pooled buffer (nor grows one).
+        // Classified and its index found in Netty's buffer (type and length are checked already), so a stranger's
+        // datagram costs no pooled buffer (nor grows one).
+        if (content.getMedium(at + 1) != 0) {
+            drops.count(Drop.MALFORMED);
+            return;
+        }
         Session s = indices.get(content.getIntLE(at + Message.TRANSPORT_RECEIVER));
         if (s == null || s.keypair() == null) {
-            drops.count(content.getMedium(at + 1) == 0 ? Drop.UNKNOWN_INDEX : Drop.MALFORMED);
+            drops.count(Drop.UNKNOWN_INDEX);
             return;
         }
         Packet p = inboundPackets.take();
@@ -415,10 +420,6 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         p.ensureCapacity(len);
         content.getBytes(at, p.buf, 0, len);
         p.length = len;
-        if (Message.classify(p.buf, 0, len) != Message.TRANSPORT) {
-            dropped(p, Drop.MALFORMED);
-            return;
-        }
         p.peer = s.peer();
         p.keypair = s.keypair();
         p.counter = Message.getLong(p.buf, Message.TRANSPORT_COUNTER);

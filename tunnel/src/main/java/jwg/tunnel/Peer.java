@@ -672,10 +672,6 @@ final class Peer {
         return staged.size();
     }
 
-    synchronized boolean timerArmed(int timer) {
-        return timers.armed(timer);
-    }
-
     synchronized Keypair currentKeypair() {
         return keypairs.current();
     }

@@ -70,6 +70,8 @@ final class Pipeline implements AutoCloseable {
     private final IntSupplier mtu;
     private final Worker[] workers;
     private int next;
+    /** With no workers: the share of a thread that submits without being a feeder. */
+    private final ThreadLocal<Worker> callers = ThreadLocal.withInitial(Worker::new);
     private volatile boolean closed;
 
     /**
@@ -99,8 +101,8 @@ final class Pipeline implements AutoCloseable {
     void submit(Packet p) {
         if (workers.length == 0) {
             // No workers: the calling thread is the pipeline (the same steps, so the same ordering rule). Only
-            // threads that are not feeders get here (timers, handshakes): rarely, so the Worker made here is cheap.
-            Worker here = new Worker();
+            // threads that are not feeders get here (timers, handshakes), each with a share of its own.
+            Worker here = callers.get();
             here.process(p);
             flush(here);
             return;

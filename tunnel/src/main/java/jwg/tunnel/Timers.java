@@ -170,17 +170,6 @@ final class Timers {
         return earlier(n, persistentKeepalive);
     }
 
-    boolean armed(int timer) {
-        return switch (timer) {
-            case RETRANSMIT_HANDSHAKE -> retransmitHandshake != OFF;
-            case SEND_KEEPALIVE -> sendKeepalive != OFF;
-            case NEW_HANDSHAKE -> newHandshake != OFF;
-            case ZERO_KEY_MATERIAL -> zeroKeyMaterial != OFF;
-            case PERSISTENT_KEEPALIVE -> persistentKeepalive != OFF;
-            default -> throw new IllegalArgumentException("no timer " + timer);
-        };
-    }
-
     private static boolean passed(long deadline, long now) {
         return deadline != OFF && now - deadline >= 0;
     }
