@@ -23,7 +23,10 @@ import java.nio.ByteBuffer;
  * safety: none; one instance per delivering thread.
  */
 public final class Coalescer {
-    /** Receives one item: the virtio header and the packet, from position 0 to the limit. */
+    /**
+     * Receives one item: the virtio header and the packet, from position 0 to the limit. The buffer belongs to the
+     * Coalescer and is reused once write returns, so the write must be done (or copied) by then.
+     */
     public interface Writer {
         void write(ByteBuffer headerAndPacket) throws IOException;
     }

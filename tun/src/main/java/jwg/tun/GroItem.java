@@ -160,7 +160,8 @@ final class GroItem {
             return false;
         }
         if (version == 4) {
-            if (ipLen != 20 || Bytes.u16(src, off + 2) != len || Checksum.fold(Checksum.add(0, src, off, 20)) != 0xffff) {
+            boolean headerOk = Checksum.fold(Checksum.add(0, src, off, 20)) == 0xffff;
+            if (ipLen != 20 || Bytes.u16(src, off + 2) != len || !headerOk) {
                 return false;
             }
         } else if (Bytes.u16(src, off + 4) + 40 != len) {
@@ -206,7 +207,10 @@ final class GroItem {
 
     /** Whether p (of this item's flow) may be appended. */
     boolean accepts(GroItem p) {
-        if (!open || kind != p.kind || l4Len != p.l4Len || p.payload > gsoSize || len + p.payload > Coalescer.MAX_MERGED) {
+        if (!open || kind != p.kind || l4Len != p.l4Len || p.payload > gsoSize) {
+            return false;
+        }
+        if (len + p.payload > Coalescer.MAX_MERGED) {
             return false;
         }
         if (kind == TCP_RUN && p.seq != nextSeq) {

@@ -37,7 +37,7 @@ final class Packet {
     boolean df = true;
     int flowLabel = 0x12345;
     byte[] payload = new byte[0];
-    /** When set, the transport checksum field holds the pseudo-header sum only (as the kernel leaves it for offload). */
+    /** When set, the transport checksum field holds just the pseudo-header sum, as the kernel leaves it to offload. */
     boolean partial = false;
 
     static Packet tcp4() {
