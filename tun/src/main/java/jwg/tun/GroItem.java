@@ -244,8 +244,8 @@ final class GroItem {
         }
         int t = ipLen;
         // ACK number and data offset; window; options. Sequence, flags, checksum and urgent pointer are skipped.
-        // The kernel does not compare the window, but a merged packet could only carry one of them, and keeping
-        // every segment's own window exact is worth more than merging across a window update.
+        // The window must match because a merged packet carries only one; the kernel agrees: tcp_gro_receive
+        // compares the whole 32-bit word at offset 12 (data offset, flags and window) except CWR, FIN and PSH.
         return same(p, at, t + 8, t + 13) && same(p, at, t + 14, t + 16) && same(p, at, t + 20, t + l4Len);
     }
 
