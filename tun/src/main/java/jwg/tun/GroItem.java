@@ -56,6 +56,7 @@ final class GroItem {
     private int seq;
     private int id;
     private boolean df;
+    private boolean noUdpChecksum;
 
     // The offered packet, while it is being classified and matched; never kept.
     private byte[] src;
@@ -138,6 +139,7 @@ final class GroItem {
             seq = Bytes.i32(src, off + ipLen + 4);
         } else if (protocol == UDP && room >= 8) {
             l4Len = 8;
+            noUdpChecksum = Bytes.u16(src, off + ipLen + 6) == 0;
         } else {
             return false;
         }
@@ -179,7 +181,7 @@ final class GroItem {
 
     /** TCP/UDP checksum over pseudo-header and segment; a zero UDP checksum over IPv4 means none was sent. */
     private boolean transportChecksumOk() {
-        if (protocol == UDP && Bytes.u16(src, off + ipLen + 6) == 0) {
+        if (protocol == UDP && noUdpChecksum) {
             return version == 4;
         }
         long sum = Checksum.pseudoHeader(src, off + addrOff, addrLen, protocol, len - ipLen);
@@ -216,7 +218,9 @@ final class GroItem {
         if (kind == TCP_RUN && p.seq != nextSeq) {
             return false; // a gap, a retransmission or a reordering: the stack must see it as it is
         }
-        if (kind == UDP_RUN && count >= Coalescer.MAX_UDP_SEGMENTS) {
+        // Like udp_gro_receive_segment: at most 64 datagrams, and a datagram sent without a checksum does not
+        // join one sent with a checksum, or the other way round.
+        if (kind == UDP_RUN && (count >= Coalescer.MAX_UDP_SEGMENTS || noUdpChecksum != p.noUdpChecksum)) {
             return false;
         }
         return idFollows(p) && sameHeaders(p);
@@ -270,6 +274,7 @@ final class GroItem {
         hostHash = p.hostHash;
         id = p.id;
         df = p.df;
+        noUdpChecksum = p.noUdpChecksum;
         len = p.len;
         buf.put(HDR, p.src, p.off, p.len);
         System.arraycopy(p.src, p.off, head, 0, Math.min(p.len, HEAD));

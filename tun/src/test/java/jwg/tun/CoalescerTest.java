@@ -324,6 +324,11 @@ class CoalescerTest {
         }
         assertEquals(1, offer(v4).size(), "IPv4: zero means no checksum");
         written.clear();
+        byte[][] mixed = run(i -> Packet.udp4().id(100 + i).payload(1200, i).build(), 3);
+        mixed[1][26] = 0;
+        mixed[1][27] = 0;
+        assertEquals(3, offer(mixed).size(), "with and without a checksum do not mix");
+        written.clear();
         byte[][] v6 = run(i -> Packet.udp6().payload(1200, i).build(), 3);
         for (byte[] p : v6) {
             p[46] = 0;
