@@ -19,7 +19,8 @@ import java.util.Arrays;
  *       transport checksums, some payload, plain ACK or ACK+PSH flags ({@link #mergeable});
  *   <li>the IPv4 ID one more than the previous unless DF is set ({@link #idFollows});
  *   <li>the TCP sequence number right after the item's last byte, a payload no larger than the first's, and the
- *       whole within 65535 bytes (64 datagrams for UDP) ({@link #accepts}); a shorter payload or PSH closes it.
+ *       whole within 65535 bytes ({@link #accepts}); a shorter payload or PSH closes it;
+ *   <li>for UDP: at most 64 datagrams, all with a checksum or all without one ({@link #accepts}).
  * </ul>
  *
  * <p>Not thread-safe; owned by one Coalescer.
