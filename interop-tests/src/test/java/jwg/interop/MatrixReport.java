@@ -32,8 +32,13 @@ import org.junit.platform.launcher.TestPlan;
  */
 public final class MatrixReport implements TestExecutionListener {
     static final String TAG = "matrix";
-    private static final Path TSV = Path.of("target", "interop-matrix.tsv").toAbsolutePath();
-    private static final Path MARKDOWN = Path.of("target", "interop-matrix.md").toAbsolutePath();
+    /**
+     * A pass with jwg's offloads switched off (JWG_OFFLOADS=off, the second failsafe execution) keeps a table of its
+     * own, so that it neither wipes nor mixes with the main one.
+     */
+    static final String SUFFIX = System.getenv("JWG_OFFLOADS") == null ? "" : "-offloads-" + System.getenv("JWG_OFFLOADS");
+    private static final Path TSV = Path.of("target", "interop-matrix" + SUFFIX + ".tsv").toAbsolutePath();
+    private static final Path MARKDOWN = Path.of("target", "interop-matrix" + SUFFIX + ".md").toAbsolutePath();
     private static boolean started;
 
     private TestPlan plan;

@@ -21,6 +21,8 @@ final class LibC {
     static final int SOCK_DGRAM = 2;
 
     static final long TUNSETIFF = 0x400454caL;
+    static final long TUNSETOFFLOAD = 0x400454d0L;
+    static final long TUNSETVNETHDRSZ = 0x400454d8L;
     static final long SIOCGIFMTU = 0x8921;
     static final long SIOCSIFMTU = 0x8922;
     static final long SIOCGIFINDEX = 0x8933;

@@ -9,6 +9,11 @@ import java.nio.charset.StandardCharsets;
 /**
  * A Linux TUN device (IFF_TUN | IFF_NO_PI): one IP packet per read or write, no packet-information prefix.
  *
+ * <p>With offloads ({@link #create(String, boolean)}), the device is opened with IFF_VNET_HDR: every read and write
+ * then starts with a {@link VirtioHeader} of {@link #VNET_HDR_LEN} bytes, and the kernel may hand over a TCP or UDP
+ * "super-packet" of up to 64 KB to be segmented here, and accepts one to be segmented there. Which offloads the
+ * kernel took is in {@link #offloads()}; one it refuses is left off, and the rest still work.
+ *
  * <p>The descriptor is non-blocking: {@link #read} returns {@link #EMPTY} when nothing is queued, which tells the
  * caller a batch is complete (flush what it has, then {@link #awaitReadable}), so that batching costs one extra
  * syscall per batch rather than one per packet. Reads and writes go to and from native memory by address (see
@@ -29,15 +34,28 @@ public final class Tun implements AutoCloseable {
     private static final int IFR_DATA = 16;
     private static final short IFF_TUN = 0x0001;
     private static final short IFF_NO_PI = 0x1000;
+    private static final short IFF_VNET_HDR = 0x4000;
+    /** The virtio_net_hdr without the mergeable-buffers field: what TUNSETVNETHDRSZ is told. */
+    public static final int VNET_HDR_LEN = 10;
+    /** TUNSETOFFLOAD flags (linux/if_tun.h). */
+    public static final int TUN_F_CSUM = 0x01;
+    public static final int TUN_F_TSO4 = 0x02;
+    public static final int TUN_F_TSO6 = 0x04;
+    public static final int TUN_F_USO4 = 0x20;
+    public static final int TUN_F_USO6 = 0x40;
 
     private final String name;
     private final int fd;
+    private final boolean vnetHdr;
+    private final int offloads;
     private final Memory pollFd = new Memory(8);
     private volatile boolean closed;
 
-    private Tun(String name, int fd) {
+    private Tun(String name, int fd, boolean vnetHdr, int offloads) {
         this.name = name;
         this.fd = fd;
+        this.vnetHdr = vnetHdr;
+        this.offloads = offloads;
         pollFd.setInt(0, fd);
         pollFd.setShort(4, LibC.POLLIN);
     }
@@ -47,6 +65,26 @@ public final class Tun implements AutoCloseable {
      * A name with "%d" lets the kernel pick the number; {@link #name()} says which it picked.
      */
     public static Tun create(String name) throws IOException {
+        return create(name, false);
+    }
+
+    /**
+     * As {@link #create(String)}; with offloads, opened with IFF_VNET_HDR and as many of checksum, TSO4/6 and USO4/6
+     * offloads as the kernel accepts (USO needs Linux 6.2). A kernel that refuses the header altogether gets a plain
+     * device: {@link #hasVnetHeader()} says which it is.
+     */
+    public static Tun create(String name, boolean offloads) throws IOException {
+        if (offloads) {
+            try {
+                return open(name, true);
+            } catch (IOException refused) {
+                // An old kernel or a restricted container: the plain device still works, packet by packet.
+            }
+        }
+        return open(name, false);
+    }
+
+    private static Tun open(String name, boolean vnetHdr) throws IOException {
         byte[] encoded = name.getBytes(StandardCharsets.US_ASCII);
         if (encoded.length == 0 || encoded.length >= IFNAMSIZ || name.contains("/")) {
             throw new IOException("invalid interface name '" + name + "' (1 to 15 characters, no '/')");
@@ -58,7 +96,7 @@ public final class Tun implements AutoCloseable {
         try (Memory ifr = new Memory(IFREQ_SIZE)) {
             ifr.clear();
             ifr.write(0, encoded, 0, encoded.length);
-            ifr.setShort(IFR_DATA, (short) (IFF_TUN | IFF_NO_PI));
+            ifr.setShort(IFR_DATA, (short) (IFF_TUN | IFF_NO_PI | (vnetHdr ? IFF_VNET_HDR : 0)));
             if (LibC.ioctl(fd, LibC.TUNSETIFF, Pointer.nativeValue(ifr)) < 0) {
                 int errno = LibC.errno();
                 LibC.close(fd);
@@ -70,8 +108,63 @@ public final class Tun implements AutoCloseable {
                 LibC.close(fd);
                 throw error("make TUN descriptor non-blocking", errno);
             }
-            return new Tun(ifr.getString(0, "US-ASCII"), fd);
+            String created = ifr.getString(0, "US-ASCII");
+            int accepted = 0;
+            if (vnetHdr) {
+                accepted = negotiateOffloads(fd, ifr);
+                if (accepted < 0) {
+                    int errno = -accepted;
+                    LibC.close(fd);
+                    throw error("set the virtio header size of " + name, errno);
+                }
+            }
+            return new Tun(created, fd, vnetHdr, accepted);
         }
+    }
+
+    /**
+     * Sets the header size, then asks for every offload and steps down while the kernel says no: USO first (newest),
+     * then segmentation altogether, keeping checksum offload. Returns the flags accepted, or -errno. scratch (4 bytes
+     * or more) is overwritten.
+     */
+    private static int negotiateOffloads(int fd, Memory scratch) {
+        scratch.setInt(0, VNET_HDR_LEN);
+        if (LibC.ioctl(fd, LibC.TUNSETVNETHDRSZ, Pointer.nativeValue(scratch)) < 0) {
+            return -LibC.errno();
+        }
+        int tso = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+        for (int flags : new int[] {tso | TUN_F_USO4 | TUN_F_USO6, tso, TUN_F_CSUM, 0}) {
+            if (LibC.ioctl(fd, LibC.TUNSETOFFLOAD, flags) == 0) {
+                return flags;
+            }
+        }
+        return 0;
+    }
+
+    /** Whether every read and write carries a {@link #VNET_HDR_LEN}-byte virtio header. */
+    public boolean hasVnetHeader() {
+        return vnetHdr;
+    }
+
+    /** The TUN_F_* offloads the kernel accepted (0 without the virtio header). */
+    public int offloads() {
+        return offloads;
+    }
+
+    /** The accepted offloads in words, for the log. */
+    public String describeOffloads() {
+        if (!vnetHdr) {
+            return "none (no virtio header)";
+        }
+        StringBuilder s = new StringBuilder();
+        String[] names = {"csum", "tso4", "tso6", "uso4", "uso6"};
+        int[] flags = {TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4, TUN_F_USO6};
+        for (int i = 0; i < flags.length; i++) {
+            if ((offloads & flags[i]) != 0) {
+                s.append(s.length() == 0 ? "" : " ").append(names[i]);
+            }
+        }
+        return s.length() == 0 ? "none (refused by the kernel)" : s.toString();
     }
 
     public String name() {

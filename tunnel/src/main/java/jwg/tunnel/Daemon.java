@@ -82,8 +82,13 @@ final class Daemon {
         }, "jwg-shutdown"));
         try {
             long t0 = System.nanoTime();
-            Tun tun = Tun.create(ifname);
+            Tun tun = Tun.create(ifname, Device.offloadsWanted());
             long t1 = System.nanoTime();
+            if (Device.offloadsWanted() && (tun.offloads() & Tun.TUN_F_TSO4) == 0) {
+                log.info("TUN offloads: " + tun.describeOffloads() + "; packets are read and written one by one");
+            } else {
+                log.verbose("TUN offloads: " + tun.describeOffloads());
+            }
             try {
                 tun.setMtu(Protocol.DEFAULT_MTU);
             } catch (IOException e) {

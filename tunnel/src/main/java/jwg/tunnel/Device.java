@@ -1,6 +1,7 @@
 package jwg.tunnel;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
@@ -26,6 +27,8 @@ import jwg.noise.Message;
 import jwg.noise.Protocol;
 import jwg.noise.StaticIdentity;
 import jwg.roaming.Tunnel;
+import jwg.tun.Coalescer;
+import jwg.tun.Segmenter;
 import jwg.tun.Tun;
 
 /**
@@ -70,15 +73,27 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** The TUN reader's and the UDP event loop's shares of the crypto (see {@link Pipeline#feeder}). */
     private final Pipeline.Worker tunFeeder;
     private final Pipeline.Worker udpFeeder;
-    /** The TUN reader thread, and the packet it keeps for itself from its latest read (that thread only). */
+    /**
+     * The TUN reader thread, and the packets it keeps to seal itself from its latest read, up to a super-packet's
+     * worth (that thread only).
+     */
     private volatile Thread tunReader;
-    private Packet tunReaderOwn;
+    private final Packet[] tunReaderOwn = new Packet[Pipeline.FLUSH_EVERY];
+    private int tunReaderOwned;
     private final ThreadLocal<ByteBuffer> tunWriteBuffer = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(MAX_PACKET));
+    /** With the virtio header: each delivering thread's packets, merged per flow until its next flush. */
+    private final ThreadLocal<Coalescer> coalescers;
+    private final Coalescer.Writer tunWriter = this::writeTun;
     private volatile StaticIdentity identity;
     private volatile Key privateKey = Key.zero();
     private volatile CookieChecker cookieChecker;
     private volatile int mtu;
+    /**
+     * How far the TUN reader fills a peer's queue at this MTU: {@link #TUN_READER_IN_FLIGHT}, or fewer where packets
+     * are big enough to need grown buffers, so that one peer's queue holds at most half the pool's byte bound.
+     */
+    private volatile int tunReaderInFlight = TUN_READER_IN_FLIGHT;
     private volatile boolean closed;
     private volatile Tunnel.Listener roamingListener = NO_ROAMING;
 
@@ -102,9 +117,26 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         this.pipeline = new Pipeline(workers(cores), 2 * PACKETS_PER_DIRECTION, this, () -> mtu, "jwg");
         this.tunFeeder = pipeline.feeder();
         this.udpFeeder = pipeline.feeder();
-        this.udp = new Udp(this);
+        boolean vnet = tun != null && tun.hasVnetHeader();
+        boolean uso = vnet && (tun.offloads() & (Tun.TUN_F_USO4 | Tun.TUN_F_USO6)) == (Tun.TUN_F_USO4 | Tun.TUN_F_USO6);
+        this.coalescers = vnet ? ThreadLocal.withInitial(() -> {
+            Coalescer c = new Coalescer(Pipeline.FLUSH_EVERY);
+            c.setUdp(uso);
+            return c;
+        }) : null;
+        this.udp = new Udp(this, offloadsWanted());
         this.mtu = Protocol.DEFAULT_MTU;
         refreshMtu();
+    }
+
+    /**
+     * Whether to use the kernel's offloads: TSO/USO and checksums on the TUN device (IFF_VNET_HDR), GSO and GRO on the
+     * UDP socket. On unless JWG_OFFLOADS is "off" (or 0, false, no), for measurements and for kernels that misbehave.
+     */
+    static boolean offloadsWanted() {
+        String env = System.getenv("JWG_OFFLOADS");
+        return env == null || !(env.equalsIgnoreCase("off") || env.equals("0") || env.equalsIgnoreCase("false")
+                || env.equalsIgnoreCase("no"));
     }
 
     /**
@@ -274,27 +306,26 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** Runs the TUN reader until the device is closed or the interface disappears. */
     void runTunReader() {
         tunReader = Thread.currentThread();
-        ByteBuffer in = ByteBuffer.allocateDirect(MAX_PACKET);
+        boolean vnet = tun.hasVnetHeader();
+        int capacity = (vnet ? Tun.VNET_HDR_LEN : 0) + MAX_PACKET;
+        ByteBuffer in = ByteBuffer.allocateDirect(capacity);
         long address = Tun.address(in);
+        Segmenter segmenter = vnet ? new Segmenter() : null;
         try {
             while (!closed) {
-                int len = tun.read(address, MAX_PACKET);
+                int len = tun.read(address, capacity);
                 if (len == Tun.EMPTY) {
                     pipeline.flush(tunFeeder);
                     if (!tun.awaitReadable(1000)) {
                         refreshMtu();
                     }
-                    continue;
+                } else if (vnet) {
+                    readSegments(segmenter, in, len);
+                    sealOwn();
+                } else {
+                    readPacket(in, len);
+                    sealOwn();
                 }
-                Packet p = takeOutbound();
-                if (p == null) {
-                    drops.count(Drop.BUFFERS_EXHAUSTED);
-                    continue;
-                }
-                p.ensureCapacity(len + Packet.OVERHEAD);
-                in.get(0, p.buf, Message.TRANSPORT_HEADER_LEN, len);
-                p.length = len;
-                route(p);
             }
         } catch (IOException e) {
             if (!closed) {
@@ -304,6 +335,50 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         } catch (RuntimeException e) {
             log.error("TUN reader failed: " + e);
             close();
+        }
+    }
+
+    /** One packet read without the virtio header: as it is. */
+    private void readPacket(ByteBuffer in, int len) {
+        Packet p = takeOutbound();
+        if (p == null) {
+            drops.count(Drop.BUFFERS_EXHAUSTED);
+            return;
+        }
+        if (!outboundPackets.fit(p, len + Packet.OVERHEAD)) {
+            dropped(p, Drop.BUFFERS_EXHAUSTED);
+            return;
+        }
+        in.get(0, p.buf, Message.TRANSPORT_HEADER_LEN, len);
+        p.length = len;
+        route(p);
+    }
+
+    /**
+     * One read with the virtio header: a packet, or a TCP or UDP super-packet the kernel left for us to segment. Each
+     * segment is written straight into its own pooled packet, headers fixed up, and routed like any other.
+     */
+    private void readSegments(Segmenter segmenter, ByteBuffer in, int len) {
+        if (!segmenter.reset(in, 0, len)) {
+            drops.count(Drop.NOT_IP);
+            return;
+        }
+        while (segmenter.hasNext()) {
+            Packet p = takeOutbound();
+            if (p == null) {
+                drops.count(Drop.BUFFERS_EXHAUSTED);
+                return;
+            }
+            if (!outboundPackets.fit(p, segmenter.nextLength() + Packet.OVERHEAD)) {
+                dropped(p, Drop.BUFFERS_EXHAUSTED);
+                return;
+            }
+            p.length = segmenter.next(p.buf, Message.TRANSPORT_HEADER_LEN);
+            if (p.length < 0) {
+                dropped(p, Drop.NOT_IP);
+                return;
+            }
+            route(p);
         }
     }
 
@@ -324,12 +399,19 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         }
         awaitRoom(peer.outbound);
         peer.send(p, now());
-        // Sealed here, after the peer's lock is released: seal() only set it aside.
-        Packet own = tunReaderOwn;
-        if (own != null) {
-            tunReaderOwn = null;
+    }
+
+    /**
+     * Seals the TUN reader's share of its latest read, now that no peer's lock is held (seal() only set them aside),
+     * and sends what is in order: a super-packet's segments leave together, as one GSO send.
+     */
+    private void sealOwn() {
+        for (int i = 0; i < tunReaderOwned; i++) {
+            Packet own = tunReaderOwn[i];
+            tunReaderOwn[i] = null;
             pipeline.runHere(tunFeeder, own);
         }
+        tunReaderOwned = 0;
     }
 
     /**
@@ -351,7 +433,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     /** The same for one peer's queue: the reader waits while it is nearly full, leaving room for keepalives. */
     private void awaitRoom(OrderedQueue queue) {
-        for (long waited = 0; queue.size() >= TUN_READER_IN_FLIGHT && waited < BACKPRESSURE_NANOS && !closed;
+        int limit = tunReaderInFlight;
+        for (long waited = 0; queue.size() >= limit && waited < BACKPRESSURE_NANOS && !closed;
                 waited += BACKPRESSURE_STEP_NANOS) {
             LockSupport.parkNanos(BACKPRESSURE_STEP_NANOS);
         }
@@ -371,6 +454,9 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         } catch (IOException elsewhere) {
             // keep the last known MTU
         }
+        int packet = mtu + Packet.OVERHEAD;
+        tunReaderInFlight = packet <= Packet.INITIAL_CAPACITY ? TUN_READER_IN_FLIGHT
+                : (int) Math.max(64, Math.min(TUN_READER_IN_FLIGHT, PacketPool.LARGE_BYTES / 2 / packet));
     }
 
     // ---- inbound: the UDP event loop ----
@@ -417,7 +503,10 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             return;
         }
         p.outbound = false;
-        p.ensureCapacity(len);
+        if (!inboundPackets.fit(p, len)) {
+            dropped(p, Drop.BUFFERS_EXHAUSTED);
+            return;
+        }
         content.getBytes(at, p.buf, 0, len);
         p.length = len;
         p.peer = s.peer();
@@ -440,7 +529,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     @Override
     public void transmit(Packet p) {
         try {
-            if (!udp.send(p.buf, 0, p.result, p.address)) {
+            if (!udp.batch().add(p.buf, 0, p.result, p.address)) {
                 drops.count(Drop.SEND_FAILED);
             }
         } catch (RuntimeException e) {
@@ -456,9 +545,30 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         log.error("packet pipeline: " + e);
     }
 
+    /** The end of a burst on this thread: its datagrams go out, its coalesced packets go to the TUN device. */
     @Override
     public void flush() {
-        udp.flush();
+        udp.batch().flush();
+        if (coalescers != null) {
+            try {
+                coalescers.get().flush(tunWriter);
+            } catch (IOException e) {
+                drops.count(Drop.TUN_WRITE_FAILED);
+            }
+        }
+    }
+
+    /** The UDP event loop read all it could for now: what it opened itself goes out (see {@link #flush}). */
+    void receiveComplete() {
+        pipeline.flush(udpFeeder);
+    }
+
+    /** One write of a virtio header and a packet or super-packet from the coalescer. */
+    private void writeTun(ByteBuffer headerAndPacket) throws IOException {
+        // Netty reads a direct buffer's address without allocating, where JNA would make a Pointer per call.
+        if (!tun.write(PlatformDependent.directBufferAddress(headerAndPacket), headerAndPacket.limit())) {
+            drops.count(Drop.TUN_WRITE_FAILED);
+        }
     }
 
     /** Cryptokey routing, inbound (§2): the source address must be one the sending peer is allowed to use. */
@@ -471,7 +581,13 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             dropped(p, Drop.SOURCE_NOT_ALLOWED);
             return;
         }
-        if (tun != null) {
+        if (coalescers != null) {
+            Coalescer c = coalescers.get();
+            if (!c.add(b, ip, n)) {
+                flush();
+                c.add(b, ip, n);
+            }
+        } else if (tun != null) {
             ByteBuffer out = tunWriteBuffer.get();
             out.put(0, b, ip, n);
             try {
@@ -502,8 +618,9 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     public void seal(Packet p) {
         // The TUN reader keeps its share for after the peer's lock (sealing under it would hold up the peer's
         // inbound half); every other caller hands the packet on.
-        if (Thread.currentThread() == tunReader && tunReaderOwn == null && pipeline.feederTurn(tunFeeder)) {
-            tunReaderOwn = p;
+        if (Thread.currentThread() == tunReader && tunReaderOwned < tunReaderOwn.length
+                && pipeline.feederTurn(tunFeeder)) {
+            tunReaderOwn[tunReaderOwned++] = p;
         } else {
             pipeline.submit(p);
         }

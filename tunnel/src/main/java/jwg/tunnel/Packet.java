@@ -33,6 +33,8 @@ final class Packet {
     /** After sealing: the message length. After opening: the plaintext length. Negative: a Drop code. */
     int result;
     private volatile boolean done;
+    /** How much of buf its pool counts as grown (see {@link PacketPool#fit}). */
+    int largeBytes;
 
     /** Makes sure the buffer holds size bytes; the old contents are not kept. */
     void ensureCapacity(int size) {

@@ -39,7 +39,7 @@ final class Pipeline implements AutoCloseable {
         /** A sealed message, p.buf[0, p.result), for p.address. Takes the packet. */
         void transmit(Packet p);
 
-        /** The end of a burst of transmits from one worker: push them out. */
+        /** The end of a burst of transmits and deliveries from one thread: push them out. */
         void flush();
 
         /** An authenticated IP packet of n bytes at p.buf[16...] for the TUN device. Takes the packet. */
@@ -250,6 +250,10 @@ final class Pipeline implements AutoCloseable {
             }
             if (n > 0) {
                 sink.deliver(p, n);
+                if (++unflushed >= FLUSH_EVERY) {
+                    unflushed = 0;
+                    sink.flush();
+                }
             } else if (n == 0) {
                 sink.recycle(p);
             } else {

@@ -23,17 +23,26 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The device's one UDP socket, through Netty's epoll transport: AF_INET6 bound to the wildcard address, so
- * dual-stack (IPv4 peers appear as plain IPv4 addresses). Receives with recvmmsg, up to {@link #BATCH} datagrams a
- * system call; sends are written as they leave the pipeline and flushed once per burst, which Netty turns into one
- * sendmmsg.
+ * dual-stack (IPv4 peers appear as plain IPv4 addresses).
+ *
+ * <p>With offloads (the default), it sends with UDP GSO ({@link SendBatch}: one system call and one trip through the
+ * stack for a run of up to {@link SendBatch#MAX_SEGMENTS} same-sized datagrams) and receives with UDP_GRO: the
+ * kernel hands over a run of datagrams from one sender as one buffer of up to 64 KB, which Netty cuts back into
+ * datagrams without copying. GRO goes with plain recvmsg, because Netty 4.2.18 passes GRO buffers through recvmmsg
+ * unsplit. Without offloads, it receives with recvmmsg, up to {@link #BATCH} datagrams a call, and sends a flush's
+ * worth of datagrams with one sendmmsg. A kernel that refuses a GSO send (EIO where the route's device cannot
+ * checksum, EINVAL for a segment over the path MTU) turns GSO off for the socket's life, and says so in the log.
  *
  * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
  * bind/close under the device's configuration lock.
  */
 final class Udp {
     static final int BATCH = 16;
-    /** The largest datagram received whole: a jumbo-frame MTU of 9000 plus WireGuard's overhead fits. */
-    static final int MAX_DATAGRAM = 9216;
+    /**
+     * The largest datagram received whole: UDP's own limit, so that any tunnel MTU a peer may use (up to 65,535 less
+     * WireGuard's 32 bytes) gets through; it is also the most a GRO receive returns at once.
+     */
+    static final int MAX_DATAGRAM = 65_535;
     /** 4 MiB each way: a few milliseconds of line rate, enough to absorb a peer's sendmmsg bursts. */
     static final int SOCKET_BUFFER = 4 << 20;
     /**
@@ -43,13 +52,31 @@ final class Udp {
     static final int SEND_BACKLOG = 4 << 20;
 
     private final Device device;
+    private final boolean offloads;
+    private volatile boolean gso;
+    private final ThreadLocal<SendBatch> batches = ThreadLocal.withInitial(() -> new SendBatch(this));
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private volatile Channel channel;
     private volatile int port;
     private volatile int fwmark;
 
-    Udp(Device device) {
+    Udp(Device device, boolean offloads) {
         this.device = device;
+        this.offloads = offloads;
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    /** Whether sends may use UDP_SEGMENT right now. */
+    boolean gso() {
+        return gso;
+    }
+
+    /** The calling thread's batch of datagrams to send. */
+    SendBatch batch() {
+        return batches.get();
     }
 
     int port() {
@@ -73,13 +100,16 @@ final class Udp {
             old.close().syncUninterruptibly();
             old = null;
         }
+        boolean gro = offloads;
         Channel ch;
         try {
             ch = new Bootstrap()
                     .group(group)
                     .channelFactory(this::newChannel)
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM * BATCH))
+                    .option(EpollChannelOption.UDP_GRO, gro)
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, gro ? 0 : MAX_DATAGRAM)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR,
+                            new FixedRecvByteBufAllocator(gro ? MAX_DATAGRAM + 1 : MAX_DATAGRAM * BATCH))
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(SEND_BACKLOG / 2,
                             SEND_BACKLOG))
                     .handler(new Inbound())
@@ -100,6 +130,7 @@ final class Udp {
                 throw e;
             }
         }
+        gso = offloads && EpollDatagramChannel.isSegmentedDatagramPacketSupported();
         channel = ch;
         port = ((InetSocketAddress) ch.localAddress()).getPort();
         fwmark = newMark;
@@ -179,8 +210,20 @@ final class Udp {
         }
 
         @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            device.receiveComplete();
+        }
+
+        @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            device.log().verbose("UDP receive: " + cause.getMessage());
+            String why = String.valueOf(cause.getMessage());
+            if (gso && (why.contains("Input/output error") || why.contains("Invalid argument"))) {
+                gso = false;
+                device.log().info("UDP segmentation offload refused by the kernel (" + why + "), sending datagrams"
+                        + " one by one from now on");
+                return;
+            }
+            device.log().verbose("UDP: " + why);
         }
     }
 }

@@ -1,0 +1,100 @@
+package jwg.tunnel;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.unix.SegmentedDatagramPacket;
+import java.net.InetSocketAddress;
+
+/**
+ * The datagrams one thread sends between two flushes, packed for UDP generic segmentation offload: a run of
+ * datagrams to the same address, all of one size but the last, which may be shorter, leaves as one buffer and one
+ * {@code UDP_SEGMENT} send that the kernel cuts up (or hands whole to a receiver with UDP_GRO, as a jwg peer on the
+ * same host or over veth is). Sealed transport packets of one flow are exactly such a run: full-sized data packets
+ * and a shorter tail. Anything else (another address, a bigger datagram, a full buffer) closes the run.
+ *
+ * <p>Without GSO (refused by the kernel, or turned off) each datagram is its own message, and Netty still writes a
+ * flush's worth with one sendmmsg.
+ *
+ * <p>Thread-safety: one per sending thread (see {@link Udp#batch()}); nothing is shared but the channel.
+ */
+final class SendBatch {
+    /** The kernel's limit on segments per GSO send (UDP_MAX_SEGMENTS). */
+    static final int MAX_SEGMENTS = 64;
+    /**
+     * Bytes per GSO send: the kernel refuses a UDP payload over 65,507 bytes (IPv4's 16-bit total length less the
+     * headers), GSO or not; a little less keeps IPv6's header on the safe side too.
+     */
+    static final int MAX_BYTES = 65_000;
+
+    private final Udp udp;
+    private ByteBuf buf;
+    private Channel channel;
+    private InetSocketAddress to;
+    private int segment;
+    private int count;
+    /** The run's last datagram was shorter than the rest: nothing more may join it. */
+    private boolean tail;
+    /** Whether this run is one GSO send (decided when it opens: GSO may be turned off meanwhile). */
+    private boolean segmented;
+
+    SendBatch(Udp udp) {
+        this.udp = udp;
+    }
+
+    /** Adds b[off, off+len) for to. False when there is no socket or its send queue is full (dropped). */
+    boolean add(byte[] b, int off, int len, InetSocketAddress to) {
+        if (count > 0 && !fits(len, to)) {
+            close();
+        }
+        if (count == 0) {
+            Channel ch = udp.channel();
+            if (ch == null || !ch.isWritable()) {
+                return false;
+            }
+            channel = ch;
+            this.to = to;
+            segment = len;
+            segmented = udp.gso();
+            buf = ch.alloc().directBuffer(segmented ? Math.max(len, MAX_BYTES) : len);
+        }
+        buf.writeBytes(b, off, len);
+        count++;
+        tail = len < segment;
+        if (!segmented) {
+            close();
+        }
+        return true;
+    }
+
+    private boolean fits(int len, InetSocketAddress to) {
+        return !tail && len <= segment && count < MAX_SEGMENTS && buf.writableBytes() >= len
+                && (to == this.to || to.equals(this.to));
+    }
+
+    /** Hands the open run to the channel (it leaves on the next flush). */
+    private void close() {
+        ByteBuf b = buf;
+        buf = null;
+        if (count == 1) {
+            channel.write(new DatagramPacket(b, to), channel.voidPromise());
+        } else {
+            channel.write(new SegmentedDatagramPacket(b, segment, to), channel.voidPromise());
+        }
+        count = 0;
+        tail = false;
+        to = null;
+    }
+
+    /** Sends everything added since the last flush. */
+    void flush() {
+        if (count > 0) {
+            close();
+        }
+        Channel ch = channel;
+        if (ch != null) {
+            channel = null;
+            ch.flush();
+        }
+    }
+}
