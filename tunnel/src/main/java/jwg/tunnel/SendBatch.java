@@ -5,6 +5,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.SegmentedDatagramPacket;
 import java.net.InetSocketAddress;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The datagrams one thread sends between two flushes, packed for UDP generic segmentation offload: a run of
@@ -27,7 +29,8 @@ final class SendBatch {
      */
     static final int MAX_BYTES = 65_000;
 
-    private final Udp udp;
+    private final Supplier<Channel> socket;
+    private final BooleanSupplier gso;
     private ByteBuf buf;
     private Channel channel;
     private InetSocketAddress to;
@@ -38,8 +41,10 @@ final class SendBatch {
     /** Whether this run is one GSO send (decided when it opens: GSO may be turned off meanwhile). */
     private boolean segmented;
 
-    SendBatch(Udp udp) {
-        this.udp = udp;
+    /** socket: the channel to send on now (null: none); gso: whether UDP_SEGMENT may be used now. */
+    SendBatch(Supplier<Channel> socket, BooleanSupplier gso) {
+        this.socket = socket;
+        this.gso = gso;
     }
 
     /** Adds b[off, off+len) for to. False when there is no socket or its send queue is full (dropped). */
@@ -48,14 +53,14 @@ final class SendBatch {
             close();
         }
         if (count == 0) {
-            Channel ch = udp.channel();
+            Channel ch = socket.get();
             if (ch == null || !ch.isWritable()) {
                 return false;
             }
             channel = ch;
             this.to = to;
             segment = len;
-            segmented = udp.gso();
+            segmented = gso.getAsBoolean();
             buf = ch.alloc().directBuffer(segmented ? Math.max(len, MAX_BYTES) : len);
         }
         buf.writeBytes(b, off, len);
@@ -68,7 +73,7 @@ final class SendBatch {
     }
 
     private boolean fits(int len, InetSocketAddress to) {
-        return !tail && len <= segment && count < MAX_SEGMENTS && buf.writableBytes() >= len
+        return !tail && len <= segment && count < MAX_SEGMENTS && buf.readableBytes() + len <= MAX_BYTES
                 && (to == this.to || to.equals(this.to));
     }
 

@@ -54,7 +54,8 @@ final class Udp {
     private final Device device;
     private final boolean offloads;
     private volatile boolean gso;
-    private final ThreadLocal<SendBatch> batches = ThreadLocal.withInitial(() -> new SendBatch(this));
+    private final ThreadLocal<SendBatch> batches = ThreadLocal.withInitial(
+            () -> new SendBatch(this::channel, this::gso));
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private volatile Channel channel;
     private volatile int port;
