@@ -13,7 +13,7 @@ import javax.crypto.SecretKey;
  * {@link #seal(byte[], int, int, int, long)}; {@link #decrypt} then {@link #acceptCounter}.
  *
  * <p>Thread-safe: the send counter is an atomic (nonce assignment must never repeat), the replay window has its own
- * lock, the keys are immutable. Per message it allocates only what the JCE forces (see {@link Aead}).
+ * lock, the keys are immutable. Sealing and opening allocate nothing (see {@link Aead}).
  */
 public final class Keypair {
 

@@ -1,0 +1,171 @@
+package jwg.noise;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * The Poly1305 one-time authenticator of RFC 8439 §2.5, fed only whole 16-byte blocks (the AEAD pads everything it
+ * authenticates to 16 bytes, §2.8). Not thread-safe: one instance per thread, reused for every message.
+ *
+ * <p>Numbers mod 2^130-5 are five 26-bit limbs in longs: a limb product is under 2^56 and a sum of five (with the
+ * 5·r limbs that fold 2^130 back to 5) under 2^59, so one block is 25 plain {@code long} multiplies and a carry chain,
+ * with no 128-bit arithmetic, which Java lacks.
+ */
+final class Poly1305 {
+    static final int TAG_LEN = 16;
+
+    private static final long M26 = 0x3ffffff;
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class,
+            ByteOrder.LITTLE_ENDIAN);
+
+    private long r0, r1, r2, r3, r4;
+    private long h0, h1, h2, h3, h4;
+    private long pad0, pad1;
+    private final byte[] last = new byte[TAG_LEN];
+
+    /** Starts a MAC with the 32-byte one-time key key[off, off+32): r (clamped, §2.5) then s. */
+    void init(byte[] key, int off) {
+        long lo = (long) LONG_LE.get(key, off) & 0x0ffffffc0fffffffL;
+        long hi = (long) LONG_LE.get(key, off + 8) & 0x0ffffffc0ffffffcL;
+        r0 = lo & M26;
+        r1 = (lo >>> 26) & M26;
+        r2 = ((lo >>> 52) | (hi << 12)) & M26;
+        r3 = (hi >>> 14) & M26;
+        r4 = hi >>> 40;
+        pad0 = (long) LONG_LE.get(key, off + 16);
+        pad1 = (long) LONG_LE.get(key, off + 24);
+        h0 = h1 = h2 = h3 = h4 = 0;
+    }
+
+    /** Authenticates m[off, off+len), zero-padded to a multiple of 16 as the AEAD construction does. */
+    void padded(byte[] m, int off, int len) {
+        int whole = len & ~(TAG_LEN - 1);
+        blocks(m, off, whole);
+        if (whole < len) {
+            Arrays.fill(last, (byte) 0);
+            System.arraycopy(m, off + whole, last, 0, len - whole);
+            blocks(last, 0, TAG_LEN);
+        }
+    }
+
+    /** Authenticates the AEAD's final block: the AAD and ciphertext lengths in bytes, little-endian 64-bit each. */
+    void lengths(long aadLen, long textLen) {
+        LONG_LE.set(last, 0, aadLen);
+        LONG_LE.set(last, 8, textLen);
+        blocks(last, 0, TAG_LEN);
+    }
+
+    /** h = (h + block) · r mod p for each 16-byte block of m[off, off+len); len is a multiple of 16. */
+    private void blocks(byte[] m, int off, int len) {
+        long a0 = h0, a1 = h1, a2 = h2, a3 = h3, a4 = h4;
+        final long q0 = r0, q1 = r1, q2 = r2, q3 = r3, q4 = r4;
+        final long s1 = q1 * 5, s2 = q2 * 5, s3 = q3 * 5, s4 = q4 * 5;
+        for (int end = off + len; off < end; off += TAG_LEN) {
+            long lo = (long) LONG_LE.get(m, off);
+            long hi = (long) LONG_LE.get(m, off + 8);
+            a0 += lo & M26;
+            a1 += (lo >>> 26) & M26;
+            a2 += ((lo >>> 52) | (hi << 12)) & M26;
+            a3 += (hi >>> 14) & M26;
+            a4 += (hi >>> 40) | (1L << 24); // the 2^128 bit every full block carries
+
+            long d0 = a0 * q0 + a1 * s4 + a2 * s3 + a3 * s2 + a4 * s1;
+            long d1 = a0 * q1 + a1 * q0 + a2 * s4 + a3 * s3 + a4 * s2;
+            long d2 = a0 * q2 + a1 * q1 + a2 * q0 + a3 * s4 + a4 * s3;
+            long d3 = a0 * q3 + a1 * q2 + a2 * q1 + a3 * q0 + a4 * s4;
+            long d4 = a0 * q4 + a1 * q3 + a2 * q2 + a3 * q1 + a4 * q0;
+
+            // Partial carry: limbs end up at most a little over 26 bits, enough headroom for the next block.
+            d1 += d0 >>> 26;
+            d2 += d1 >>> 26;
+            d3 += d2 >>> 26;
+            d4 += d3 >>> 26;
+            long c = d4 >>> 26;
+            a0 = (d0 & M26) + c * 5;
+            a1 = (d1 & M26) + (a0 >>> 26);
+            a0 &= M26;
+            a2 = d2 & M26;
+            a3 = d3 & M26;
+            a4 = d4 & M26;
+        }
+        h0 = a0;
+        h1 = a1;
+        h2 = a2;
+        h3 = a3;
+        h4 = a4;
+    }
+
+    /** Writes the tag (h mod p + s) mod 2^128 to out[off, off+16) and forgets the key. */
+    void finish(byte[] out, int off) {
+        long lo = tagLow();
+        long hi = tagHigh(lo);
+        LONG_LE.set(out, off, lo);
+        LONG_LE.set(out, off + 8, hi);
+        wipe();
+    }
+
+    /**
+     * Whether the tag equals expected[off, off+16), in time independent of where they differ; forgets the key. The
+     * caller has checked the bounds.
+     */
+    boolean verify(byte[] expected, int off) {
+        long lo = tagLow();
+        long hi = tagHigh(lo);
+        long diff = (lo ^ (long) LONG_LE.get(expected, off)) | (hi ^ (long) LONG_LE.get(expected, off + 8));
+        wipe();
+        return diff == 0;
+    }
+
+    /** Fully reduces h mod 2^130-5 into h0..h4, without branches on h. */
+    private void reduce() {
+        carry();
+        carry(); // the first pass may leave h1 at exactly 2^26; the second leaves every limb under 2^26
+        // h < 2^130 now; h - p = h + 5 - 2^130 is the answer iff it does not go negative.
+        long c;
+        long g0 = h0 + 5;
+        c = g0 >>> 26; g0 &= M26;
+        long g1 = h1 + c;
+        c = g1 >>> 26; g1 &= M26;
+        long g2 = h2 + c;
+        c = g2 >>> 26; g2 &= M26;
+        long g3 = h3 + c;
+        c = g3 >>> 26; g3 &= M26;
+        long g4 = h4 + c - (1L << 26);
+        long keepH = g4 >> 63; // all ones when h < p
+        h0 = (h0 & keepH) | (g0 & ~keepH);
+        h1 = (h1 & keepH) | (g1 & ~keepH);
+        h2 = (h2 & keepH) | (g2 & ~keepH);
+        h3 = (h3 & keepH) | (g3 & ~keepH);
+        h4 = (h4 & keepH) | (g4 & ~keepH & M26);
+    }
+
+    private void carry() {
+        long c;
+        c = h1 >>> 26; h1 &= M26; h2 += c;
+        c = h2 >>> 26; h2 &= M26; h3 += c;
+        c = h3 >>> 26; h3 &= M26; h4 += c;
+        c = h4 >>> 26; h4 &= M26; h0 += c * 5;
+        c = h0 >>> 26; h0 &= M26; h1 += c;
+    }
+
+    private long tagLow() {
+        reduce();
+        return (h0 | (h1 << 26) | (h2 << 52)) + pad0;
+    }
+
+    /** The tag's upper 64 bits, given its lower 64 bits (for the carry out of them). */
+    private long tagHigh(long tagLow) {
+        long lowBeforePad = h0 | (h1 << 26) | (h2 << 52);
+        // The carry out of lowBeforePad + pad0, computed without a branch on secret data.
+        long carry = ((lowBeforePad & pad0) | ((lowBeforePad | pad0) & ~tagLow)) >>> 63;
+        return ((h2 >>> 12) | (h3 << 14) | (h4 << 40)) + pad1 + carry;
+    }
+
+    private void wipe() {
+        r0 = r1 = r2 = r3 = r4 = 0;
+        h0 = h1 = h2 = h3 = h4 = 0;
+        pad0 = pad1 = 0;
+    }
+}
