@@ -14,7 +14,8 @@ import javax.crypto.SecretKey;
  * <p>Why not the JCE: SunJCE's cipher has AVX-512 intrinsics for both halves, but every message needs a fresh
  * {@code Cipher.init}, which costs ~1 µs and allocates ~2.2 KB (measured with JMH, bench AeadBench). Here the
  * keystream comes from the same intrinsic ChaCha20 block function when {@code java.base} opens
- * {@code com.sun.crypto.provider} (see {@link ChaCha20}); Poly1305 is our own {@link Poly1305}.
+ * {@code com.sun.crypto.provider} (see {@link ChaCha20}), and Poly1305's block loop is SunJCE's intrinsic one when
+ * {@code sun.security.util.math} is exported to us too (see {@link JdkPoly1305}); otherwise each is our own Java.
  *
  * <p>Opening authenticates first and decrypts only if the tag matches, so a forged message never yields plaintext.
  * The keystream's first block (block 0, which gives the one-time Poly1305 key) comes in the same batch as up to 15
@@ -28,7 +29,7 @@ public final class ChaCha20Poly1305 {
             ByteOrder.LITTLE_ENDIAN);
 
     private final ChaCha20 chacha;
-    private final Poly1305 poly = new Poly1305();
+    private final Poly1305 poly;
     private int counter;
     private int streamLen;
     private int streamPos;
@@ -38,9 +39,10 @@ public final class ChaCha20Poly1305 {
         this(true);
     }
 
-    /** useJdkBlock false: our own block function even if the JDK's is available (tests, benchmarks). */
+    /** useJdkBlock false: our own ChaCha20 and Poly1305 even if the JDK's are available (tests, benchmarks). */
     ChaCha20Poly1305(boolean useJdkBlock) {
         chacha = new ChaCha20(useJdkBlock);
+        poly = new Poly1305(useJdkBlock);
     }
 
     /** An instance that never uses the JDK's block function: what runs without the add-opens flag. */
@@ -48,14 +50,19 @@ public final class ChaCha20Poly1305 {
         return new ChaCha20Poly1305(false);
     }
 
-    /** Which ChaCha20 block function {@code new ChaCha20Poly1305()} runs, for logs and benchmark reports. */
+    /** Which ChaCha20 and Poly1305 code {@code new ChaCha20Poly1305()} runs, for logs and benchmark reports. */
     public static String implementation() {
-        return ChaCha20.implementation();
+        return ChaCha20.implementation() + "; " + Poly1305.implementation();
     }
 
-    /** Whether this instance runs the JDK's block function. */
+    /** Whether this instance runs the JDK's ChaCha20 block function. */
     public boolean usesJdkBlock() {
         return chacha.usesJdk();
+    }
+
+    /** Whether this instance runs the JDK's Poly1305 block loop. */
+    public boolean usesJdkPoly1305() {
+        return poly.usesJdk();
     }
 
     /**
@@ -88,10 +95,11 @@ public final class ChaCha20Poly1305 {
         }
         begin(key, n0, n1, n2, len, aad);
         for (int done = 0; done < len; ) {
-            int n = xorStream(out, outOff + done, in, inOff + done, len - done);
-            poly.padded(out, outOff + done, n); // n is a multiple of 16 except for the last piece
-            done += n;
+            done += xorStream(out, outOff + done, in, inOff + done, len - done);
         }
+        // One MAC pass over all the ciphertext, still in L1 at transport sizes: the JDK's Poly1305 stub has a fixed
+        // cost per call (it computes powers of r), which per-batch calls would pay several times.
+        poly.padded(out, outOff, len);
         poly.lengths(aad == null ? 0 : aad.length, len);
         poly.finish(out, outOff + len);
         chacha.wipeKey();

@@ -24,6 +24,26 @@ final class Poly1305 {
     private long h0, h1, h2, h3, h4;
     private long pad0, pad1;
     private final byte[] last = new byte[TAG_LEN];
+    /** SunJCE's intrinsic block loop, or null for ours. */
+    private final JdkPoly1305 jdk;
+
+    /** useJdk: SunJCE's block loop if the JVM lets us use it ({@link JdkPoly1305}); false forces ours. */
+    Poly1305(boolean useJdk) {
+        this(useJdk && JdkPoly1305.AVAILABLE ? new JdkPoly1305() : null);
+    }
+
+    Poly1305(JdkPoly1305 jdk) {
+        this.jdk = jdk;
+    }
+
+    static String implementation() {
+        return JdkPoly1305.AVAILABLE ? "SunJCE Poly1305.processMultipleBlocks (intrinsic where HotSpot has one)"
+                : "jwg pure-Java Poly1305";
+    }
+
+    boolean usesJdk() {
+        return jdk != null;
+    }
 
     /** Starts a MAC with the 32-byte one-time key key[off, off+32): r (clamped, §2.5) then s. */
     void init(byte[] key, int off) {
@@ -34,6 +54,11 @@ final class Poly1305 {
         r2 = ((lo >>> 52) | (hi << 12)) & M26;
         r3 = (hi >>> 14) & M26;
         r4 = hi >>> 40;
+        if (jdk != null) {
+            long[] r = jdk.r();
+            r[0] = r0; r[1] = r1; r[2] = r2; r[3] = r3; r[4] = r4;
+            Arrays.fill(jdk.acc(), 0);
+        }
         pad0 = (long) LONG_LE.get(key, off + 16);
         pad1 = (long) LONG_LE.get(key, off + 24);
         h0 = h1 = h2 = h3 = h4 = 0;
@@ -59,6 +84,10 @@ final class Poly1305 {
 
     /** h = (h + block) · r mod p for each 16-byte block of m[off, off+len); len is a multiple of 16. */
     private void blocks(byte[] m, int off, int len) {
+        if (jdk != null) {
+            jdk.blocks(m, off, len);
+            return;
+        }
         long a0 = h0, a1 = h1, a2 = h2, a3 = h3, a4 = h4;
         final long q0 = r0, q1 = r1, q2 = r2, q3 = r3, q4 = r4;
         final long s1 = q1 * 5, s2 = q2 * 5, s3 = q3 * 5, s4 = q4 * 5;
@@ -120,8 +149,15 @@ final class Poly1305 {
 
     /** Fully reduces h mod 2^130-5 into h0..h4, without branches on h. */
     private void reduce() {
+        if (jdk != null) {
+            long[] acc = jdk.acc();
+            h0 = acc[0]; h1 = acc[1]; h2 = acc[2]; h3 = acc[3]; h4 = acc[4];
+        }
+        // A pass may leave one limb just over 26 bits (h1 at 2^26, or any limb when the JDK's loop left them
+        // larger); three passes leave every limb under 2^26.
         carry();
-        carry(); // the first pass may leave h1 at exactly 2^26; the second leaves every limb under 2^26
+        carry();
+        carry();
         // h < 2^130 now; h - p = h + 5 - 2^130 is the answer iff it does not go negative.
         long c;
         long g0 = h0 + 5;
@@ -142,12 +178,14 @@ final class Poly1305 {
     }
 
     private void carry() {
+        // Arithmetic shifts: exact for limbs of either sign, should the JDK's loop ever leave one negative.
         long c;
-        c = h1 >>> 26; h1 &= M26; h2 += c;
-        c = h2 >>> 26; h2 &= M26; h3 += c;
-        c = h3 >>> 26; h3 &= M26; h4 += c;
-        c = h4 >>> 26; h4 &= M26; h0 += c * 5;
-        c = h0 >>> 26; h0 &= M26; h1 += c;
+        c = h0 >> 26; h0 &= M26; h1 += c;
+        c = h1 >> 26; h1 &= M26; h2 += c;
+        c = h2 >> 26; h2 &= M26; h3 += c;
+        c = h3 >> 26; h3 &= M26; h4 += c;
+        c = h4 >> 26; h4 &= M26; h0 += c * 5;
+        c = h0 >> 26; h0 &= M26; h1 += c;
     }
 
     private long tagLow() {
@@ -163,7 +201,24 @@ final class Poly1305 {
         return ((h2 >>> 12) | (h3 << 14) | (h4 << 40)) + pad1 + carry;
     }
 
+    /** Whether this and other give the same tag for msg (whole blocks) under key; for vetting the JDK's loop. */
+    boolean sameTag(Poly1305 other, byte[] key, byte[] msg) {
+        byte[] a = new byte[TAG_LEN];
+        byte[] b = new byte[TAG_LEN];
+        init(key, 0);
+        padded(msg, 0, msg.length & ~(TAG_LEN - 1));
+        finish(a, 0);
+        other.init(key, 0);
+        other.padded(msg, 0, msg.length & ~(TAG_LEN - 1));
+        other.finish(b, 0);
+        return Arrays.equals(a, b);
+    }
+
     private void wipe() {
+        if (jdk != null) {
+            Arrays.fill(jdk.acc(), 0);
+            Arrays.fill(jdk.r(), 0);
+        }
         r0 = r1 = r2 = r3 = r4 = 0;
         h0 = h1 = h2 = h3 = h4 = 0;
         pad0 = pad1 = 0;

@@ -33,9 +33,12 @@ class ChaCha20Poly1305Test {
 
     @Test
     void surefireOpensTheJdkBlockFunction() {
-        assertTrue(new ChaCha20Poly1305().usesJdkBlock(), "needs --add-opens java.base/com.sun.crypto.provider="
-                + "ALL-UNNAMED; running " + ChaCha20Poly1305.implementation());
+        ChaCha20Poly1305 c = new ChaCha20Poly1305();
+        assertTrue(c.usesJdkBlock() && c.usesJdkPoly1305(), "needs --add-opens java.base/com.sun.crypto.provider="
+                + "ALL-UNNAMED --add-exports java.base/sun.security.util.math=ALL-UNNAMED; running "
+                + ChaCha20Poly1305.implementation());
         assertFalse(ChaCha20Poly1305.pureJava().usesJdkBlock());
+        assertFalse(ChaCha20Poly1305.pureJava().usesJdkPoly1305());
     }
 
     @ParameterizedTest
@@ -213,9 +216,10 @@ class ChaCha20Poly1305Test {
     }
 
     /** Poly1305 over whole blocks, including values that end at or above p, against BouncyCastle's. */
-    @Test
-    void poly1305MatchesBouncyCastle() {
-        Poly1305 ours = new Poly1305();
+    @ParameterizedTest
+    @MethodSource("forms")
+    void poly1305MatchesBouncyCastle(boolean jdk) {
+        Poly1305 ours = new Poly1305(jdk);
         byte[] ones = filled(32, (byte) 0xff);
         for (int i = 0; i < 500; i++) {
             byte[] key = i % 5 == 0 ? ones : bytes(32);
@@ -229,21 +233,22 @@ class ChaCha20Poly1305Test {
     }
 
     /** RFC 8439 appendix A.3 vectors #5 to #8 and #11, whose sums wrap around 2^130-5. */
-    @Test
-    void poly1305WrapAroundVectors() {
+    @ParameterizedTest
+    @MethodSource("forms")
+    void poly1305WrapAroundVectors(boolean jdk) {
         String z15 = "00".repeat(15);
         String ff = "ff".repeat(16);
-        checkPoly("02" + "00".repeat(31), ff, "03" + z15);
-        checkPoly("02" + "00".repeat(15) + ff, "02" + z15, "03" + z15);
-        checkPoly("01" + "00".repeat(31), ff + "f0" + "ff".repeat(15) + "11" + z15, "05" + z15);
-        checkPoly("01" + "00".repeat(31), ff + "fb" + "fe".repeat(15) + "01".repeat(16), "00".repeat(16));
-        checkPoly("0100000000000000040000000000000000000000000000000000000000000000",
+        checkPoly(jdk, "02" + "00".repeat(31), ff, "03" + z15);
+        checkPoly(jdk, "02" + "00".repeat(15) + ff, "02" + z15, "03" + z15);
+        checkPoly(jdk, "01" + "00".repeat(31), ff + "f0" + "ff".repeat(15) + "11" + z15, "05" + z15);
+        checkPoly(jdk, "01" + "00".repeat(31), ff + "fb" + "fe".repeat(15) + "01".repeat(16), "00".repeat(16));
+        checkPoly(jdk, "0100000000000000040000000000000000000000000000000000000000000000",
                 "e33594d7505e43b900000000000000003394d7505e4379cd01000000000000000000000000000000"
                         + "0000000000000000", "13000000000000000000000000000000");
     }
 
-    private static void checkPoly(String key, String msg, String tag) {
-        Poly1305 p = new Poly1305();
+    private static void checkPoly(boolean jdk, String key, String msg, String tag) {
+        Poly1305 p = new Poly1305(jdk);
         byte[] m = hex(msg);
         p.init(hex(key), 0);
         p.padded(m, 0, m.length);
