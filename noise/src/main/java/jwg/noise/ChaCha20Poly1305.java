@@ -17,6 +17,11 @@ import javax.crypto.SecretKey;
  * {@code com.sun.crypto.provider} (see {@link ChaCha20}), and Poly1305's block loop is SunJCE's intrinsic one when
  * {@code sun.security.util.math} is exported to us too (see {@link JdkPoly1305}); otherwise each is our own Java.
  *
+ * <p>Measured (JMH AeadBench, one thread, this 2-core EPYC at 2.6 GHz under other load, so ±15-50 %): at 1420 B
+ * seal ~1.7 GB/s and open ~1.5 GB/s with both JDK stubs, 0 B/op; SunJCE's cipher ~0.87 / ~0.76 GB/s at 2.2 KB/op;
+ * the pure-Java fallback ~0.34 / ~0.15 GB/s. Our own 26-bit-limb Poly1305 alone ran ~1.2 GB/s, which held the
+ * AEAD to ~0.8 GB/s at 1420 B; that is why Poly1305 uses the JDK's loop too when the JVM allows.
+ *
  * <p>Opening authenticates first and decrypts only if the tag matches, so a forged message never yields plaintext.
  * The keystream's first block (block 0, which gives the one-time Poly1305 key) comes in the same batch as up to 15
  * blocks of data keystream, which opening keeps until the tag is checked.

@@ -15,6 +15,7 @@ import javax.crypto.SecretKey;
 import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 import org.bouncycastle.crypto.params.KeyParameter;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -39,6 +40,43 @@ class ChaCha20Poly1305Test {
                 + ChaCha20Poly1305.implementation());
         assertFalse(ChaCha20Poly1305.pureJava().usesJdkBlock());
         assertFalse(ChaCha20Poly1305.pureJava().usesJdkPoly1305());
+    }
+
+    /**
+     * HotSpot's stubs replace the JDK methods only in C2-compiled code, which the short tests above may never reach:
+     * run the keystream until the stub shows (a 1024-byte batch), check it block by block against ours, then
+     * warm the whole AEAD up and cross-check it against the JCE.
+     */
+    @Test
+    void compiledStubsMatchOurCodeAndTheJce() {
+        ChaCha20 stream = new ChaCha20(true);
+        int[] state = new int[16];
+        System.arraycopy(words(bytes(32)), 0, state, 4, 8);
+        stream.start(Arrays.copyOfRange(state, 4, 12), 5, 6, 7);
+        state[13] = 5;
+        state[14] = 6;
+        state[15] = 7;
+        int n = 0;
+        for (int i = 0; i < 300_000 && n != ChaCha20.BATCH; i++) {
+            n = stream.generate(-3, 16); // a counter that wraps past 2^32 within the batch
+        }
+        Assumptions.assumeTrue(n == ChaCha20.BATCH, "no 1024-byte ChaCha20 stub in this JVM");
+        byte[] ours = new byte[ChaCha20.BATCH];
+        for (int b = 0; b < 16; b++) {
+            ChaCha20.block(state, -3 + b, ours, 64 * b);
+        }
+        assertArrayEquals(ours, stream.stream());
+
+        ChaCha20Poly1305 c = new ChaCha20Poly1305();
+        int[] key = words(bytes(32));
+        byte[] buf = bytes(1420 + 16);
+        for (int i = 0; i < 30_000; i++) {
+            c.seal(key, 0, i, 0, buf, 0, 1420, buf, 0, null);
+            assertTrue(c.open(key, 0, i, 0, buf, 0, 1436, buf, 0, null));
+        }
+        for (int len : new int[] {0, 15, 64, 255, 256, 257, 1420, 4096, 65536}) {
+            crossCheck(c, bytes(32), bytes(12), bytes(len), len % 2 == 0 ? null : bytes(len % 50));
+        }
     }
 
     @ParameterizedTest
