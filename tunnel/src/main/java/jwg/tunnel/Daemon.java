@@ -84,6 +84,7 @@ final class Daemon {
             long t0 = System.nanoTime();
             Tun tun = Tun.create(ifname, Device.offloadsWanted());
             long t1 = System.nanoTime();
+            log.verbose("AEAD: " + jwg.noise.ChaCha20Poly1305.implementation());
             if (Device.offloadsWanted() && (tun.offloads() & Tun.TUN_F_TSO4) == 0) {
                 log.info("TUN offloads: " + tun.describeOffloads() + "; packets are read and written one by one");
             } else {

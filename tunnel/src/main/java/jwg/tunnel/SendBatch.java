@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.SegmentedDatagramPacket;
 import java.net.InetSocketAddress;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -28,6 +29,9 @@ final class SendBatch {
      * headers), GSO or not; a little less keeps IPv6's header on the safe side too.
      */
     static final int MAX_BYTES = 65_000;
+
+    private static final long WAIT_NANOS = 100_000_000;
+    private static final long WAIT_STEP_NANOS = 20_000;
 
     private final Supplier<Channel> socket;
     private final BooleanSupplier gso;
@@ -54,7 +58,7 @@ final class SendBatch {
         }
         if (count == 0) {
             Channel ch = socket.get();
-            if (ch == null || !ch.isWritable()) {
+            if (ch == null || !ch.isWritable() && !awaitWritable(ch)) {
                 return false;
             }
             channel = ch;
@@ -70,6 +74,25 @@ final class SendBatch {
             close();
         }
         return true;
+    }
+
+    /**
+     * Back-pressure, as a blocking socket gives the kernel's and wireguard-go's senders: a thread that is not the
+     * socket's event loop (which must stay free to drain the queue) waits for room, {@link #WAIT_NANOS} at most, so
+     * that a sender faster than the socket sees a slower link rather than loss. Measured on 2 cores with 4 TCP
+     * streams: 555 datagrams refused in 5 s without the wait.
+     */
+    private static boolean awaitWritable(Channel ch) {
+        if (ch.eventLoop().inEventLoop()) {
+            return false;
+        }
+        for (long waited = 0; waited < WAIT_NANOS; waited += WAIT_STEP_NANOS) {
+            LockSupport.parkNanos(WAIT_STEP_NANOS);
+            if (ch.isWritable()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean fits(int len, InetSocketAddress to) {
