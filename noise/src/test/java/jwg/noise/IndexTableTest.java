@@ -83,4 +83,32 @@ class IndexTableTest {
         assertEquals("other", table.get(other));
         assertEquals(1, table.size());
     }
+
+    @Test
+    void lookupsNeverMissALiveIndexWhileOthersComeGoAndTheTableGrows() throws Exception {
+        IndexTable<Object> table = new IndexTable<>(new SecureRandom());
+        Object owner = new Object();
+        int live = table.allocate(owner);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong misses = new java.util.concurrent.atomic.AtomicLong();
+        Thread reader = new Thread(() -> {
+            while (!stop.get()) {
+                if (table.get(live) != owner) {
+                    misses.incrementAndGet();
+                }
+            }
+        });
+        reader.start();
+        int[] churn = new int[50_000];
+        for (int i = 0; i < churn.length; i++) {
+            churn[i] = table.allocate(i);
+        }
+        for (int i = 0; i < churn.length; i++) {
+            assertTrue(table.remove(churn[i], i));
+        }
+        stop.set(true);
+        reader.join();
+        assertEquals(0, misses.get());
+        assertEquals(1, table.size());
+    }
 }
