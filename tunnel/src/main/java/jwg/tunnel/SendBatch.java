@@ -6,7 +6,8 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.SegmentedDatagramPacket;
 import java.net.InetSocketAddress;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -16,8 +17,8 @@ import java.util.function.Supplier;
  * same host or over veth is). Sealed transport packets of one flow are exactly such a run: full-sized data packets
  * and a shorter tail. Anything else (another address, a bigger datagram, a full buffer) closes the run.
  *
- * <p>Without GSO (refused by the kernel, or turned off) each datagram is its own message, and Netty still writes a
- * flush's worth with one sendmmsg.
+ * <p>Without GSO (refused by the kernel, or turned off), or for datagrams bigger than GSO may carry on this path,
+ * each datagram is its own message, and Netty still writes a flush's worth with one sendmmsg.
  *
  * <p>Thread-safety: one per sending thread (see {@link Udp#batch()}); nothing is shared but the channel.
  */
@@ -34,7 +35,8 @@ final class SendBatch {
     private static final long WAIT_STEP_NANOS = 20_000;
 
     private final Supplier<Channel> socket;
-    private final BooleanSupplier gso;
+    private final IntSupplier gsoLimit;
+    private final IntConsumer gsoSent;
     private ByteBuf buf;
     private Channel channel;
     private InetSocketAddress to;
@@ -45,10 +47,14 @@ final class SendBatch {
     /** Whether this run is one GSO send (decided when it opens: GSO may be turned off meanwhile). */
     private boolean segmented;
 
-    /** socket: the channel to send on now (null: none); gso: whether UDP_SEGMENT may be used now. */
-    SendBatch(Supplier<Channel> socket, BooleanSupplier gso) {
+    /**
+     * socket: the channel to send on now (null: none); gsoLimit: the largest datagram UDP_SEGMENT may carry now (0:
+     * none); gsoSent: told the segment size of each GSO send, so that a refusal can be traced to it.
+     */
+    SendBatch(Supplier<Channel> socket, IntSupplier gsoLimit, IntConsumer gsoSent) {
         this.socket = socket;
-        this.gso = gso;
+        this.gsoLimit = gsoLimit;
+        this.gsoSent = gsoSent;
     }
 
     /** Adds b[off, off+len) for to. False when there is no socket or its send queue is full (dropped). */
@@ -64,7 +70,7 @@ final class SendBatch {
             channel = ch;
             this.to = to;
             segment = len;
-            segmented = gso.getAsBoolean();
+            segmented = len <= gsoLimit.getAsInt();
             buf = ch.alloc().directBuffer(segmented ? Math.max(len, MAX_BYTES) : len);
         }
         buf.writeBytes(b, off, len);
@@ -107,6 +113,7 @@ final class SendBatch {
         if (count == 1) {
             channel.write(new DatagramPacket(b, to), channel.voidPromise());
         } else {
+            gsoSent.accept(segment);
             channel.write(new SegmentedDatagramPacket(b, segment, to), channel.voidPromise());
         }
         count = 0;

@@ -53,9 +53,12 @@ final class Udp {
 
     private final Device device;
     private final boolean offloads;
-    private volatile boolean gso;
+    /** The largest datagram a GSO send may carry: everything, less after EMSGSIZE, nothing after EIO or EINVAL. */
+    private volatile int gsoLimit;
+    /** The segment size of a recent GSO send: the likely culprit when one is refused. */
+    private volatile int lastGsoSegment;
     private final ThreadLocal<SendBatch> batches = ThreadLocal.withInitial(
-            () -> new SendBatch(this::channel, this::gso));
+            () -> new SendBatch(this::channel, () -> gsoLimit, segment -> lastGsoSegment = segment));
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private volatile Channel channel;
     private volatile int port;
@@ -70,10 +73,6 @@ final class Udp {
         return channel;
     }
 
-    /** Whether sends may use UDP_SEGMENT right now. */
-    boolean gso() {
-        return gso;
-    }
 
     /** The calling thread's batch of datagrams to send. */
     SendBatch batch() {
@@ -131,7 +130,7 @@ final class Udp {
                 throw e;
             }
         }
-        gso = offloads && EpollDatagramChannel.isSegmentedDatagramPacketSupported();
+        gsoLimit = offloads && EpollDatagramChannel.isSegmentedDatagramPacketSupported() ? Integer.MAX_VALUE : 0;
         channel = ch;
         port = ((InetSocketAddress) ch.localAddress()).getPort();
         fwmark = newMark;
@@ -218,13 +217,20 @@ final class Udp {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             String why = String.valueOf(cause.getMessage());
-            if (gso && (why.contains("Input/output error") || why.contains("Invalid argument"))) {
-                gso = false;
+            if (gsoLimit > 0 && why.contains("Message too long")) {
+                // A segment over the route's MTU (a tunnel MTU above the underlay's): the kernel fragments such
+                // datagrams when they go one by one, never in a GSO send.
+                int limit = Math.min(gsoLimit, lastGsoSegment - 1);
+                gsoLimit = Math.max(limit, 0);
+                device.log().info("UDP segmentation offload refused for " + (limit + 1) + "-byte datagrams (" + why
+                        + "), sending those one by one from now on");
+            } else if (gsoLimit > 0 && (why.contains("Input/output error") || why.contains("Invalid argument"))) {
+                gsoLimit = 0;
                 device.log().info("UDP segmentation offload refused by the kernel (" + why + "), sending datagrams"
                         + " one by one from now on");
-                return;
+            } else {
+                device.log().verbose("UDP: " + why);
             }
-            device.log().verbose("UDP: " + why);
         }
     }
 }

@@ -28,8 +28,9 @@ class SendBatchTest {
         // Room for everything a test queues before its flush (Udp sets 2-4 MiB on the real socket).
         channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(1 << 20, 2 << 20));
     }
-    private boolean gso = true;
-    private final SendBatch batch = new SendBatch(() -> channel, () -> gso);
+    private int gsoLimit = Integer.MAX_VALUE;
+    private final List<Integer> gsoSent = new ArrayList<>();
+    private final SendBatch batch = new SendBatch(() -> channel, () -> gsoLimit, gsoSent::add);
 
     private static byte[] datagram(int len, int mark) {
         byte[] b = new byte[len];
@@ -118,7 +119,7 @@ class SendBatchTest {
 
     @Test
     void withoutGsoEveryDatagramIsItsOwnMessage() {
-        gso = false;
+        gsoLimit = 0;
         for (int i = 0; i < 3; i++) {
             batch.add(datagram(1452, i), 0, 1452, A);
         }
@@ -136,7 +137,7 @@ class SendBatchTest {
     void gsoTurnedOffMidRunStillSendsTheOpenRunSegmented() {
         batch.add(datagram(1000, 0), 0, 1000, A);
         batch.add(datagram(1000, 1), 0, 1000, A);
-        gso = false;
+        gsoLimit = 0;
         batch.add(datagram(1000, 2), 0, 1000, A);
         batch.flush();
         List<DatagramPacket> sent = sent();
@@ -156,8 +157,29 @@ class SendBatchTest {
     }
 
     @Test
+    void datagramsOverTheGsoLimitGoOneByOneAndSmallerOnesStillGoTogether() {
+        gsoLimit = 9000;
+        for (int i = 0; i < 3; i++) {
+            batch.add(datagram(16032, i), 0, 16032, A);
+        }
+        for (int i = 0; i < 3; i++) {
+            batch.add(datagram(1452, i), 0, 1452, A);
+        }
+        batch.flush();
+        List<DatagramPacket> sent = sent();
+        assertEquals(4, sent.size());
+        for (int i = 0; i < 3; i++) {
+            assertFalse(sent.get(i) instanceof SegmentedDatagramPacket);
+            assertEquals(16032, sent.get(i).content().readableBytes());
+        }
+        assertInstanceOf(SegmentedDatagramPacket.class, sent.get(3));
+        assertEquals(List.of(1452), gsoSent, "each GSO send reports its segment size");
+        sent.forEach(DatagramPacket::release);
+    }
+
+    @Test
     void noSocketMeansDropped() {
-        SendBatch none = new SendBatch(() -> null, () -> true);
+        SendBatch none = new SendBatch(() -> null, () -> Integer.MAX_VALUE, size -> { });
         assertFalse(none.add(datagram(10, 0), 0, 10, A));
         none.flush();
     }
