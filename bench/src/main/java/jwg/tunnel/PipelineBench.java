@@ -266,6 +266,10 @@ public class PipelineBench {
         }
 
         @Override
+        public void handOff() {
+        }
+
+        @Override
         public void deliver(Packet p, int n) {
             out(p);
         }

@@ -212,15 +212,11 @@ final class Packet {
     }
 
     static void put16(byte[] b, int at, int v) {
-        b[at] = (byte) (v >> 8);
-        b[at + 1] = (byte) v;
+        Bytes.put16(b, at, v);
     }
 
     static void put32(byte[] b, int at, int v) {
-        b[at] = (byte) (v >>> 24);
-        b[at + 1] = (byte) (v >>> 16);
-        b[at + 2] = (byte) (v >>> 8);
-        b[at + 3] = (byte) v;
+        Bytes.put32(b, at, v);
     }
 
     static int u16(byte[] b, int at) {

@@ -558,6 +558,18 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         }
     }
 
+    @Override
+    public void handOff() {
+        udp.batch().handOff();
+        if (coalescers != null) {
+            try {
+                coalescers.get().flush(tunWriter);
+            } catch (IOException e) {
+                drops.count(Drop.TUN_WRITE_FAILED);
+            }
+        }
+    }
+
     /** The UDP event loop read all it could for now: what it opened itself goes out (see {@link #flush}). */
     void receiveComplete() {
         pipeline.flush(udpFeeder);

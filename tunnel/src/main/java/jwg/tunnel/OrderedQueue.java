@@ -65,12 +65,26 @@ final class OrderedQueue {
 
     /** Hands every finished packet at the head to sink, in order, until the head is unfinished or the queue empty. */
     void drain(Consumer<Packet> sink) {
+        drain(sink, null);
+    }
+
+    /**
+     * As {@link #drain(Consumer)}; handOff (if not null) runs after the last packet of each turn as drainer, before the
+     * next drainer may start, for a drainer that holds packets back in batches of its own: what it passes on there
+     * stays ahead of whatever the next drainer passes on.
+     */
+    void drain(Consumer<Packet> sink, Runnable handOff) {
         while (draining.compareAndSet(false, true)) {
+            boolean any = false;
             try {
                 for (Packet p; (p = pollDone()) != null; ) {
+                    any = true;
                     sink.accept(p);
                 }
             } finally {
+                if (any && handOff != null) {
+                    handOff.run();
+                }
                 draining.set(false);
             }
             if (!headDone()) {

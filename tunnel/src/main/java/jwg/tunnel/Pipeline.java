@@ -42,6 +42,13 @@ final class Pipeline implements AutoCloseable {
         /** The end of a burst of transmits and deliveries from one thread: push them out. */
         void flush();
 
+        /**
+         * The end of one thread's turn at draining a peer's queue, when other threads may drain it next: what this
+         * thread holds back from that turn (a send batch, coalesced packets) must be passed on now, or the next
+         * drainer's packets could overtake it. It need not be pushed out: a later {@link #flush} does that.
+         */
+        void handOff();
+
         /** An authenticated IP packet of n bytes at p.buf[16...] for the TUN device. Takes the packet. */
         void deliver(Packet p, int n);
 
@@ -168,6 +175,14 @@ final class Pipeline implements AutoCloseable {
         // Made once, so draining allocates nothing.
         private final Consumer<Packet> transmitInOrder = this::transmitInOrder;
         private final Consumer<Packet> deliverInOrder = this::deliverInOrder;
+        /**
+         * With workers, several threads take turns at each peer's queue, so each turn ends with a hand-off. With none,
+         * each direction's data has one drainer (the TUN reader, the UDP event loop), which keeps its batches across
+         * turns: a batch per turn would be a GSO send or a TUN write per packet. The other threads (timers,
+         * handshakes) flush at once, and what they send is keepalives, which may pass data harmlessly, and staged
+         * packets, which wait only while the peer has no session, so no batch of the feeder's holds any for it.
+         */
+        private final Runnable handOff = workers.length > 0 ? sink::handOff : null;
 
         Worker(int capacity, String name) {
             queue = PlatformDependent.newFixedMpscQueue(capacity);
@@ -200,6 +215,7 @@ final class Pipeline implements AutoCloseable {
                 }
                 parked = false;
             }
+            sink.flush();   // what a closing worker still held, so no pooled buffer is left behind
         }
 
         /**
@@ -220,7 +236,7 @@ final class Pipeline implements AutoCloseable {
             }
             p.markDone();
             try {
-                queue.drain(inOrder);
+                queue.drain(inOrder, handOff);
             } catch (RuntimeException | Error e) {
                 sink.failed(e);
             }

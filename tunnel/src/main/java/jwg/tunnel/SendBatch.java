@@ -71,7 +71,14 @@ final class SendBatch {
             this.to = to;
             segment = len;
             segmented = len <= gsoLimit.getAsInt();
-            buf = ch.alloc().directBuffer(segmented ? Math.max(len, MAX_BYTES) : len);
+            buf = ch.alloc().directBuffer(len);
+        } else if (count == 1) {
+            // A second datagram makes it a run: room for a whole GSO send now, not for every single datagram (an
+            // ACK, a keepalive), whose 64 KB would count as its few bytes against the send queue's bound.
+            ByteBuf run = channel.alloc().directBuffer(MAX_BYTES);
+            run.writeBytes(buf);
+            buf.release();
+            buf = run;
         }
         buf.writeBytes(b, off, len);
         count++;
@@ -92,6 +99,8 @@ final class SendBatch {
         if (ch.eventLoop().inEventLoop()) {
             return false;
         }
+        // Part of what fills the queue may be this thread's own writes, waiting for its next flush.
+        ch.flush();
         for (long waited = 0; waited < WAIT_NANOS; waited += WAIT_STEP_NANOS) {
             LockSupport.parkNanos(WAIT_STEP_NANOS);
             if (ch.isWritable()) {
@@ -119,6 +128,13 @@ final class SendBatch {
         count = 0;
         tail = false;
         to = null;
+    }
+
+    /** Queues the open run on the channel, so nothing added later by another thread overtakes it; no flush. */
+    void handOff() {
+        if (count > 0) {
+            close();
+        }
     }
 
     /** Sends everything added since the last flush. */

@@ -217,7 +217,7 @@ final class Udp {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             String why = String.valueOf(cause.getMessage());
-            if (gsoLimit > 0 && why.contains("Message too long")) {
+            if (gsoLimit > 0 && lastGsoSegment > 0 && why.contains("Message too long")) {
                 // A segment over the route's MTU (a tunnel MTU above the underlay's): the kernel fragments such
                 // datagrams when they go one by one, never in a GSO send.
                 int limit = Math.min(gsoLimit, lastGsoSegment - 1);

@@ -275,9 +275,14 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
     }
 
     private void leave(Packet p) {
+        leaveHeld(p);
+        left.release();
+    }
+
+    /** As leave, but the packet counts as out only once its record is passed on (see {@link #transmit}). */
+    private void leaveHeld(Packet p) {
         handingOn.get(p.peer).set(false);
         pool.give(p);
-        left.release();
     }
 
     @Override
@@ -294,25 +299,55 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
             s.append(" (but ").append(p.result).append(" bytes)");
         }
         int i = number.get(p.peer);
-        transmitted.get(i).add(s.toString());
-        datagrams.get(i).add(Arrays.copyOf(p.buf, Math.max(0, p.result)));
-        leave(p);
+        String line = s.toString();
+        byte[] datagram = Arrays.copyOf(p.buf, Math.max(0, p.result));
+        // Held back like the device's send batch: it reaches the record (the wire) at the thread's next hand-off or
+        // flush, so a drainer that passed on too late would show as packets out of order.
+        held.get().add(() -> {
+            transmitted.get(i).add(line);
+            datagrams.get(i).add(datagram);
+            left.release();
+        });
+        leaveHeld(p);
+    }
+
+    /** Each thread's transmits and deliveries not yet handed on (see {@link #transmit}). */
+    private final ThreadLocal<List<Runnable>> held = ThreadLocal.withInitial(ArrayList::new);
+
+    private void passOn() {
+        List<Runnable> mine = held.get();
+        for (Runnable r : mine) {
+            r.run();
+        }
+        mine.clear();
     }
 
     @Override
     public void flush() {
+        passOn();
+    }
+
+    @Override
+    public void handOff() {
+        passOn();
     }
 
     @Override
     public void deliver(Packet p, int n) {
         enter(p.peer);
         String what = n < MIN_SIZE ? "a " + n + "-byte packet" : describe(p.buf, IP);
-        received.get(number.get(p.peer)).add("#" + tag(p) + " " + what);
-        leave(p);
+        String line = "#" + tag(p) + " " + what;
+        int i = number.get(p.peer);
+        held.get().add(() -> {
+            received.get(i).add(line);
+            left.release();
+        });
+        leaveHeld(p);
     }
 
     @Override
     public void dropped(Packet p, Drop why) {
+        passOn();   // what this thread holds came first
         enter(p.peer);
         int tag = tag(p);
         if (p.outbound) {
@@ -325,6 +360,7 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
 
     @Override
     public void recycle(Packet p) {
+        passOn();
         enter(p.peer);
         received.get(number.get(p.peer)).add("#" + tag(p) + " keepalive");
         leave(p);
