@@ -10,6 +10,7 @@ import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,7 +89,9 @@ final class Peer {
         this.handshake = new Handshake(driver.identity(), publicKey);
         this.cookies = new CookieGenerator(publicKey);
         this.keypairs = new Keypairs(this::release);
-        this.timers = new Timers(driver.random());
+        // The jitter needs no secrecy, and the device's SecureRandom cost a read of /dev/urandom and an allocation
+        // per data packet sent after one received (the timer re-arms each time; seen in JFR on a receiver's ACKs).
+        this.timers = new Timers(new SplittableRandom(driver.random().nextLong()));
     }
 
     // ---- outbound ----
