@@ -346,9 +346,10 @@ public class PipelineBench {
             }
 
             @Override
-            public Packet packet() {
+            public Packet packet(int size) {
                 Packet p = pool.take();
                 if (p != null) {
+                    p.ensureCapacity(size);
                     p.outbound = true;
                 }
                 return p;

@@ -618,11 +618,16 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     // ---- what peers ask for (Driver) ----
 
     @Override
-    public Packet packet() {
+    public Packet packet(int size) {
         Packet p = outboundPackets.take();
-        if (p != null) {
-            p.outbound = true;
+        if (p == null) {
+            return null;
         }
+        if (!outboundPackets.fit(p, size)) {
+            outboundPackets.give(p);
+            return null;
+        }
+        p.outbound = true;
         return p;
     }
 

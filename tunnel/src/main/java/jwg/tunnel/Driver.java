@@ -28,8 +28,11 @@ interface Driver {
     /** The device's receiver indices; each peer adds and removes its own entries only. */
     IndexTable<Session> indices();
 
-    /** A free outbound packet (for a keepalive or a staged packet), or null when none is. */
-    Packet packet();
+    /**
+     * A free outbound packet (for a keepalive or a staged packet) whose buffer holds size bytes, or null when none is
+     * free or the buffers' byte bound leaves no room for one that big.
+     */
+    Packet packet(int size);
 
     /**
      * Seals p, which {@link Peer} has appended to its outbound queue with keypair and counter set, then sends it to

@@ -10,10 +10,10 @@ import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import jwg.noise.CookieGenerator;
 import jwg.noise.Drop;
 import jwg.noise.Handshake;
@@ -178,7 +178,7 @@ final class Peer {
             keepKeyFreshSending(kp, now);
             return;
         }
-        Packet p = driver.packet();
+        Packet p = driver.packet(Packet.OVERHEAD);
         if (p == null) {
             driver.count(Drop.BUFFERS_EXHAUSTED);
             return;
@@ -207,12 +207,11 @@ final class Peer {
     /** Sends what was staged, oldest first, before anything newer can take a counter. */
     private void flushStaged(Keypair kp, long now) {
         for (byte[] s; (s = staged.peek()) != null; ) {
-            Packet p = driver.packet();
+            Packet p = driver.packet(s.length + Packet.OVERHEAD);
             if (p == null) {
                 driver.count(Drop.BUFFERS_EXHAUSTED);
                 return;
             }
-            p.ensureCapacity(s.length + Packet.OVERHEAD);
             System.arraycopy(s, 0, p.buf, Message.TRANSPORT_HEADER_LEN, s.length);
             p.length = s.length;
             if (!transmit(p, kp, true, now)) {

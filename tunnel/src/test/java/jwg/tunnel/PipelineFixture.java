@@ -429,9 +429,10 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
         }
 
         @Override
-        public Packet packet() {
+        public Packet packet(int size) {
             Packet p = pool.take();
             if (p != null) {
+                p.ensureCapacity(size);
                 p.outbound = true;
             }
             return p;

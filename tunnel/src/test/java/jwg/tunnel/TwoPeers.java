@@ -448,11 +448,12 @@ final class TwoPeers {
         }
 
         @Override
-        public Packet packet() {
+        public Packet packet(int size) {
             if (!buffers) {
                 return null;
             }
             Packet p = new Packet();
+            p.ensureCapacity(size);
             p.outbound = true;
             return p;
         }
