@@ -549,18 +549,17 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     @Override
     public void flush() {
         udp.batch().flush();
-        if (coalescers != null) {
-            try {
-                coalescers.get().flush(tunWriter);
-            } catch (IOException e) {
-                drops.count(Drop.TUN_WRITE_FAILED);
-            }
-        }
+        writeCoalesced();
     }
 
     @Override
     public void handOff() {
         udp.batch().handOff();
+        writeCoalesced();
+    }
+
+    /** This thread's coalesced packets to the TUN device (with the virtio header only). */
+    private void writeCoalesced() {
         if (coalescers != null) {
             try {
                 coalescers.get().flush(tunWriter);
