@@ -30,8 +30,10 @@ import java.util.concurrent.TimeUnit;
  * kernel hands over a run of datagrams from one sender as one buffer of up to 64 KB, which Netty cuts back into
  * datagrams without copying. GRO goes with plain recvmsg, because Netty 4.2.18 passes GRO buffers through recvmmsg
  * unsplit. Without offloads, it receives with recvmmsg, up to {@link #BATCH} datagrams a call, and sends a flush's
- * worth of datagrams with one sendmmsg. A kernel that refuses a GSO send (EIO where the route's device cannot
- * checksum, EINVAL for a segment over the path MTU) turns GSO off for the socket's life, and says so in the log.
+ * worth of datagrams with one sendmmsg. A kernel that refuses a GSO send with EIO or EINVAL (a route's device that
+ * cannot checksum) turns GSO off for the socket's life; EMSGSIZE (a segment over the path MTU, as with a tunnel MTU
+ * above the underlay's) keeps datagrams of that size and bigger out of GSO sends, so the kernel fragments them one
+ * by one. Either is said in the log.
  *
  * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
  * bind/close under the device's configuration lock.
