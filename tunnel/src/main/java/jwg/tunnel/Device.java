@@ -340,13 +340,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     /** One packet read without the virtio header: as it is. */
     private void readPacket(ByteBuffer in, int len) {
-        Packet p = takeOutbound();
+        Packet p = takeOutbound(len + Packet.OVERHEAD);
         if (p == null) {
-            drops.count(Drop.BUFFERS_EXHAUSTED);
-            return;
-        }
-        if (!outboundPackets.fit(p, len + Packet.OVERHEAD)) {
-            dropped(p, Drop.BUFFERS_EXHAUSTED);
             return;
         }
         in.get(0, p.buf, Message.TRANSPORT_HEADER_LEN, len);
@@ -364,13 +359,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             return;
         }
         while (segmenter.hasNext()) {
-            Packet p = takeOutbound();
+            Packet p = takeOutbound(segmenter.nextLength() + Packet.OVERHEAD);
             if (p == null) {
-                drops.count(Drop.BUFFERS_EXHAUSTED);
-                return;
-            }
-            if (!outboundPackets.fit(p, segmenter.nextLength() + Packet.OVERHEAD)) {
-                dropped(p, Drop.BUFFERS_EXHAUSTED);
                 return;
             }
             p.length = segmenter.next(p.buf, Message.TRANSPORT_HEADER_LEN);
@@ -419,15 +409,29 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
      * the TUN reader waits for one (the kernel then holds further packets in the interface's queue), for
      * {@link #BACKPRESSURE_NANOS} at most; after that the device is stuck, not slow, and the packet is dropped.
      */
-    private Packet takeOutbound() {
+    private Packet takeOutbound(int size) {
         Packet p = outboundPackets.take();
         for (long waited = 0; p == null && waited < BACKPRESSURE_NANOS && !closed; waited += BACKPRESSURE_STEP_NANOS) {
             LockSupport.parkNanos(BACKPRESSURE_STEP_NANOS);
             p = outboundPackets.take();
         }
-        if (p != null) {
-            p.outbound = true;
+        return fitOutbound(p, size);
+    }
+
+    /**
+     * p (taken from the outbound pool, or null) with room for size bytes and marked outbound; null, counted as a
+     * drop, when there was none or its buffer cannot grow within the pool's byte bound.
+     */
+    private Packet fitOutbound(Packet p, int size) {
+        if (p == null) {
+            drops.count(Drop.BUFFERS_EXHAUSTED);
+            return null;
         }
+        if (!outboundPackets.fit(p, size)) {
+            dropped(p, Drop.BUFFERS_EXHAUSTED);
+            return null;
+        }
+        p.outbound = true;
         return p;
     }
 
@@ -602,7 +606,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             ByteBuffer out = tunWriteBuffer.get();
             out.put(0, b, ip, n);
             try {
-                if (!tun.write(Tun.address(out), n)) {
+                if (!tun.write(PlatformDependent.directBufferAddress(out), n)) {
                     dropped(p, Drop.TUN_WRITE_FAILED);
                     return;
                 }
