@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -78,8 +79,10 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
      * worth (that thread only).
      */
     private volatile Thread tunReader;
-    private final Packet[] tunReaderOwn = new Packet[Pipeline.FLUSH_EVERY];
+    private final Packet[] tunReaderOwn = new Packet[Pipeline.BATCH];
     private int tunReaderOwned;
+    /** The TUN reader's packets of its latest read for one peer, handed to it as one batch (that thread only). */
+    private final Packet[] tunReaderBatch = new Packet[Pipeline.BATCH];
     private final ThreadLocal<ByteBuffer> tunWriteBuffer = ThreadLocal.withInitial(
             () -> ByteBuffer.allocateDirect(MAX_PACKET));
     /** With the virtio header: each delivering thread's packets, merged per flow until its next flush. */
@@ -346,34 +349,52 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         }
         in.get(0, p.buf, Message.TRANSPORT_HEADER_LEN, len);
         p.length = len;
-        route(p);
+        Peer peer = route(p);
+        if (peer != null) {
+            tunReaderBatch[0] = p;
+            send(peer, 1);
+        }
     }
 
     /**
      * One read with the virtio header: a packet, or a TCP or UDP super-packet the kernel left for us to segment. Each
-     * segment is written straight into its own pooled packet, headers fixed up, and routed like any other.
+     * segment is written straight into its own pooled packet, headers fixed up. The segments share their addresses,
+     * so the first one's route is every one's, and they go to the peer as one batch.
      */
     private void readSegments(Segmenter segmenter, ByteBuffer in, int len) {
         if (!segmenter.reset(in, 0, len)) {
             drops.count(Drop.NOT_IP);
             return;
         }
+        Peer peer = null;
+        int n = 0;
         while (segmenter.hasNext()) {
             Packet p = takeOutbound(segmenter.nextLength() + Packet.OVERHEAD);
             if (p == null) {
-                return;
+                break;
             }
             p.length = segmenter.next(p.buf, Message.TRANSPORT_HEADER_LEN);
             if (p.length < 0) {
                 dropped(p, Drop.NOT_IP);
-                return;
+                break;
             }
-            route(p);
+            if (peer == null && (peer = route(p)) == null) {
+                drops.count(Drop.NO_ROUTE, segmenter.count() - 1);
+                break;
+            }
+            tunReaderBatch[n++] = p;
+            if (n == tunReaderBatch.length) {
+                send(peer, n);
+                n = 0;
+            }
+        }
+        if (n > 0) {
+            send(peer, n);
         }
     }
 
-    /** Cryptokey routing, outbound (§2): the peer whose allowed IPs hold the destination address gets the packet. */
-    private void route(Packet p) {
+    /** Cryptokey routing, outbound (§2): the peer whose allowed IPs hold the destination address, or null (dropped). */
+    private Peer route(Packet p) {
         byte[] b = p.buf;
         int ip = Message.TRANSPORT_HEADER_LEN;
         int version = (b[ip] & 0xff) >> 4;
@@ -385,10 +406,15 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         }
         if (peer == null) {
             dropped(p, version == 4 || version == 6 ? Drop.NO_ROUTE : Drop.NOT_IP);
-            return;
         }
+        return peer;
+    }
+
+    /** The TUN reader's batch tunReaderBatch[0, n) to peer, once its queue has room for it. */
+    private void send(Peer peer, int n) {
         awaitRoom(peer.outbound);
-        peer.send(p, now());
+        peer.send(tunReaderBatch, n, now());
+        Arrays.fill(tunReaderBatch, 0, n, null);
     }
 
     /**
@@ -402,6 +428,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             pipeline.runHere(tunFeeder, own);
         }
         tunReaderOwned = 0;
+        pipeline.handOn(tunFeeder);
     }
 
     /**

@@ -22,6 +22,13 @@ final class Drops {
         counts[why.ordinal()].increment();
     }
 
+    /** n packets dropped at once (a super-packet's segments that were never cut out). */
+    void count(Drop why, int n) {
+        if (n > 0) {
+            counts[why.ordinal()].add(n);
+        }
+    }
+
     long get(Drop why) {
         return counts[why.ordinal()].sum();
     }

@@ -97,27 +97,41 @@ final class Peer {
     // ---- outbound ----
 
     /**
-     * An IP packet from the TUN device for this peer, at p.buf[16, 16+p.length) with room for sealing after it: it
-     * goes to the pipeline with the next counter, or is staged until a handshake gives this peer a session.
+     * IP packets from the TUN device for this peer, ps[0, n) in order, each at p.buf[16, 16+p.length) with room for
+     * sealing after it: they go to the pipeline with the next counters, or are staged until a handshake gives this
+     * peer a session. A read's segments come as one batch: one lock, one look at the session, one update of the
+     * timers.
      */
-    synchronized void send(Packet p, long now) {
+    synchronized void send(Packet[] ps, int n, long now) {
         if (removed) {
-            driver.dropped(p, Drop.PEER_GONE);
+            for (int i = 0; i < n; i++) {
+                driver.dropped(ps[i], Drop.PEER_GONE);
+            }
             return;
         }
         Keypair kp = usableKeypair(now);
         if (kp != null) {
             flushStaged(kp, now);
         }
-        if (kp != null && !staged.isEmpty()) {
-            // Flushing stopped short (no buffer, or no counter, and then a handshake is asked for already): p must not
-            // take a counter ahead of the packets staged before it.
-            stage(p);
-        } else if (kp == null || !transmit(p, kp, true, now)) {
-            stage(p);
-            requestHandshake(false, now);
-        } else {
+        boolean sent = false;
+        boolean stalled = false;
+        for (int i = 0; i < n; i++) {
+            Packet p = ps[i];
+            if (kp != null && staged.isEmpty() && transmit(p, kp)) {
+                sent = true;
+            } else {
+                // No session, no counter left, or flushing stopped short (no buffer, or no counter): p waits, and
+                // never takes a counter ahead of the packets staged before it.
+                stalled |= kp == null || staged.isEmpty();
+                stage(p);
+            }
+        }
+        if (sent) {
+            sent(true, now);
             keepKeyFreshSending(kp, now);
+        }
+        if (stalled) {
+            requestHandshake(false, now);
         }
         rearm();
     }
@@ -140,9 +154,10 @@ final class Peer {
 
     /**
      * Gives p the next counter of kp and its place in {@link #outbound}, and hands it to the driver to seal: false if
-     * kp has no counters left (p is untouched then). Every transport message leaves through here.
+     * kp has no counters left (p is untouched then). Every transport message leaves through here; the caller then
+     * tells the timers, once for however many it sent ({@link #sent}).
      */
-    private boolean transmit(Packet p, Keypair kp, boolean data, long now) {
+    private boolean transmit(Packet p, Keypair kp) {
         long counter = kp.nextCounter();
         if (counter == Keypair.EXHAUSTED) {
             return false;
@@ -156,15 +171,19 @@ final class Peer {
             driver.dropped(p, Drop.PEER_QUEUE_FULL);
             return true;
         }
+        txBytes += Keypair.sealedLength(p.length, driver.mtu());
+        driver.seal(p);
+        return true;
+    }
+
+    /** The timers' part of sending at now: data, or only keepalives. */
+    private void sent(boolean data, long now) {
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
         timers.anyAuthenticatedPacketSent();
-        txBytes += Keypair.sealedLength(p.length, driver.mtu());
         if (data) {
             timers.dataSent(now);
             lastDataSentNanos = now;
         }
-        driver.seal(p);
-        return true;
     }
 
     private void sendKeepalive(long now) {
@@ -184,10 +203,11 @@ final class Peer {
             return;
         }
         p.length = 0;
-        if (!transmit(p, kp, false, now)) {
+        if (!transmit(p, kp)) {
             driver.recycle(p);
             requestHandshake(false, now);
         } else {
+            sent(false, now);
             // A keepalive is a transport message too (§6.2; the kernel and wireguard-go check after every send), so
             // an initiator that sends only keepalives still rekeys at REKEY_AFTER_TIME rather than at expiry.
             keepKeyFreshSending(kp, now);
@@ -206,20 +226,25 @@ final class Peer {
 
     /** Sends what was staged, oldest first, before anything newer can take a counter. */
     private void flushStaged(Keypair kp, long now) {
+        boolean sent = false;
         for (byte[] s; (s = staged.peek()) != null; ) {
             Packet p = driver.packet(s.length + Packet.OVERHEAD);
             if (p == null) {
                 driver.count(Drop.BUFFERS_EXHAUSTED);
-                return;
+                break;
             }
             System.arraycopy(s, 0, p.buf, Message.TRANSPORT_HEADER_LEN, s.length);
             p.length = s.length;
-            if (!transmit(p, kp, true, now)) {
+            if (!transmit(p, kp)) {
                 driver.recycle(p);
                 requestHandshake(false, now);
-                return;
+                break;
             }
+            sent = true;
             staged.poll();
+        }
+        if (sent) {
+            sent(true, now);
         }
     }
 
@@ -443,6 +468,48 @@ final class Peer {
      * the TUN device, 0 for a keepalive, or a Drop code.
      */
     synchronized int receive(Packet p, long now) {
+        int n = accept(p, now);
+        if (n >= 0) {
+            authenticatedFrom(p.address, true, p.length, now);
+            n = inner(p, n);
+            received(p.keypair, n > 0, now);
+        }
+        rearm();
+        return n;
+    }
+
+    /**
+     * {@link #receive(Packet, long)} for ps[0, count) in order, as one drainer's turn hands them over: each p.result
+     * becomes what receive would return for it. One lock, and the timers and the endpoint are updated once, by the
+     * last packet accepted: its source is where the peer is now.
+     */
+    synchronized void receive(Packet[] ps, int count, long now) {
+        Packet last = null;
+        long bytes = 0;
+        boolean data = false;
+        for (int i = 0; i < count; i++) {
+            Packet p = ps[i];
+            int n = accept(p, now);
+            if (n >= 0) {
+                last = p;
+                bytes += p.length;
+                n = inner(p, n);
+                data |= n > 0;
+            }
+            p.result = n;
+        }
+        if (last != null) {
+            authenticatedFrom(last.address, true, bytes, now);
+            received(last.keypair, data, now);
+        }
+        rearm();
+    }
+
+    /**
+     * One packet's checks in arrival order: its plaintext's length if it is authentic, of a live keypair and not
+     * replayed (a message the peer sent, then), or a Drop code.
+     */
+    private int accept(Packet p, long now) {
         if (p.result < 0) {
             return p.result;
         }
@@ -464,26 +531,31 @@ final class Peer {
             handshakeComplete();
             flushStaged(kp, now);
         }
-        keepKeyFreshReceiving(kp, now);
-        authenticatedFrom(p.address, true, p.length, now);
-        int n = p.result;
-        if (n > 0) {
-            n = innerLength(p.buf, Message.TRANSPORT_HEADER_LEN, n);
-            if (n < 0) {
-                n = Drop.NOT_IP.code();
-            } else {
-                timers.dataReceived(now);
-            }
+        return p.result;
+    }
+
+    /** What to write to the TUN device of an accepted plaintext of n bytes: see {@link #receive(Packet, long)}. */
+    private static int inner(Packet p, int n) {
+        if (n == 0) {
+            return 0;
         }
-        rearm();
-        return n;
+        int ip = innerLength(p.buf, Message.TRANSPORT_HEADER_LEN, n);
+        return ip < 0 ? Drop.NOT_IP.code() : ip;
+    }
+
+    /** The timers' part of receiving on kp at now: data, or only keepalives. */
+    private void received(Keypair kp, boolean data, long now) {
+        keepKeyFreshReceiving(kp, now);
+        if (data) {
+            timers.dataReceived(now);
+        }
     }
 
     /**
      * The bookkeeping of every authenticated message received. Its source becomes the endpoint (§2.1); a message
      * the peer sent on its own (roams: not a response to us) moving it is news for roaming.
      */
-    private void authenticatedFrom(InetSocketAddress from, boolean roams, int length, long now) {
+    private void authenticatedFrom(InetSocketAddress from, boolean roams, long length, long now) {
         lastReceivedNanos = now;
         rxBytes += length;
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);

@@ -22,6 +22,10 @@ import jwg.noise.Drop;
  *                         → allowed IPs by source → TUN write                         (in arrival order)
  * </pre>
  *
+ * Batches: the TUN reader hands a read's segments to Peer.send at once, and a drainer hands the packets of its turn
+ * to Peer.receive at once, so the peer's lock, its timers and its endpoint are touched once per batch. A feeding
+ * thread hands on what it sealed or opened itself per read (at most {@link #BATCH} packets) rather than per packet.
+ *
  * Why order matters: a peer's TCP sees reordering as loss, and the replay window (8,128 counters wide) would reject
  * packets that fall too far behind. So counters are assigned and queue places taken in one step, crypto runs on
  * every core, and a packet leaves only once all that were queued before it for its peer have left. Staged packets
@@ -70,6 +74,8 @@ final class Pipeline implements AutoCloseable {
     }
 
     static final int FLUSH_EVERY = 64;
+    /** The most packets of one peer a thread hands on as one batch (a GSO send's, a TUN read's worth). */
+    static final int BATCH = 64;
     /** An idle worker sleeps until work arrives; this bound only keeps a missed wake-up from being a lasting one. */
     private static final long IDLE_PARK_NANOS = 100_000_000L;
 
@@ -145,13 +151,23 @@ final class Pipeline implements AutoCloseable {
         return false;
     }
 
-    /** Seals or opens p on the feeding thread, then hands on what is in order. f's thread only. */
+    /**
+     * Seals or opens p on the feeding thread. What is in order is handed on in batches: when f moves on to another
+     * peer's queue, after {@link #BATCH} packets, or at f's next {@link #handOn} or {@link #flush}, whichever comes
+     * first. So a read's worth of one peer's packets passes the peer's lock and timers once. f's thread only.
+     */
     void runHere(Worker f, Packet p) {
-        f.process(p);
+        f.processHeld(p);
+    }
+
+    /** Hands on what the feeding thread finished and holds (call at the end of each read). f's thread only. */
+    void handOn(Worker f) {
+        f.drainHeld();
     }
 
     /** Pushes out what the feeding thread transmitted (call when it runs out of input). f's thread only. */
     void flush(Worker f) {
+        f.drainHeld();
         if (f.unflushed > 0) {
             f.unflushed = 0;
             sink.flush();
@@ -172,6 +188,13 @@ final class Pipeline implements AutoCloseable {
         volatile boolean parked;
         private int unflushed;
         private int turn;
+        /** A feeder's: the queue of the packets it finished but has not handed on yet, and how many. */
+        private OrderedQueue held;
+        private boolean heldOutbound;
+        private int heldCount;
+        /** The packets of the current turn at a peer's inbound queue, for {@link Peer#receive(Packet[], int, long)}. */
+        private final Packet[] arrived = new Packet[BATCH];
+        private int arrivedCount;
         // Made once, so draining allocates nothing.
         private final Consumer<Packet> transmitInOrder = this::transmitInOrder;
         private final Consumer<Packet> deliverInOrder = this::deliverInOrder;
@@ -183,6 +206,7 @@ final class Pipeline implements AutoCloseable {
          * packets, which wait only while the peer has no session, so no batch of the feeder's holds any for it.
          */
         private final Runnable handOff = workers.length > 0 ? sink::handOff : null;
+        private final Runnable endInboundTurn = this::endInboundTurn;
 
         Worker(int capacity, String name) {
             queue = PlatformDependent.newFixedMpscQueue(capacity);
@@ -224,8 +248,41 @@ final class Pipeline implements AutoCloseable {
          * worker and strand its queue: it becomes p's drop instead.
          */
         private void process(Packet p) {
-            OrderedQueue queue = p.outbound ? p.peer.outbound : p.peer.inbound;
-            Consumer<Packet> inOrder = p.outbound ? transmitInOrder : deliverInOrder;
+            boolean outbound = p.outbound;
+            OrderedQueue queue = outbound ? p.peer.outbound : p.peer.inbound;
+            crypto(p);
+            drain(queue, outbound);
+        }
+
+        /**
+         * As {@link #process}, but the drain waits for the feeder's next packet of another queue, the batch's end or
+         * {@link #drainHeld}. Meanwhile p is done, so any worker's drain may hand it on sooner: holding it back only
+         * ever delays, and a drain is always still to come.
+         */
+        private void processHeld(Packet p) {
+            boolean outbound = p.outbound;
+            OrderedQueue queue = outbound ? p.peer.outbound : p.peer.inbound;
+            if (held != queue) {
+                drainHeld();
+                held = queue;
+                heldOutbound = outbound;
+            }
+            crypto(p);
+            if (++heldCount >= BATCH) {
+                drainHeld();
+            }
+        }
+
+        private void drainHeld() {
+            OrderedQueue queue = held;
+            if (queue != null) {
+                held = null;
+                heldCount = 0;
+                drain(queue, heldOutbound);
+            }
+        }
+
+        private void crypto(Packet p) {
             try {
                 p.result = p.outbound
                         ? p.keypair.seal(p.buf, 0, p.length, mtu.getAsInt(), p.counter)
@@ -235,8 +292,15 @@ final class Pipeline implements AutoCloseable {
                 sink.failed(e);
             }
             p.markDone();
+        }
+
+        private void drain(OrderedQueue queue, boolean outbound) {
             try {
-                queue.drain(inOrder, handOff);
+                if (outbound) {
+                    queue.drain(transmitInOrder, handOff);
+                } else {
+                    queue.drain(deliverInOrder, endInboundTurn);
+                }
             } catch (RuntimeException | Error e) {
                 sink.failed(e);
             }
@@ -256,24 +320,51 @@ final class Pipeline implements AutoCloseable {
             }
         }
 
+        /** Collects the turn's packets: the peer takes them as one batch ({@link #endInboundTurn}). */
         private void deliverInOrder(Packet p) {
-            int n;
+            arrived[arrivedCount++] = p;
+            if (arrivedCount == BATCH) {
+                deliverArrived();
+            }
+        }
+
+        /** The end of a turn at an inbound queue: the batch to the peer and on, then the hand-off if there is one. */
+        private void endInboundTurn() {
+            deliverArrived();
+            if (handOff != null) {
+                handOff.run();
+            }
+        }
+
+        private void deliverArrived() {
+            int count = arrivedCount;
+            if (count == 0) {
+                return;
+            }
+            arrivedCount = 0;
             try {
-                n = p.peer.receive(p, sink.now());
+                arrived[0].peer.receive(arrived, count, sink.now());
             } catch (RuntimeException e) {
                 sink.failed(e);
-                n = Drop.MALFORMED.code();
-            }
-            if (n > 0) {
-                sink.deliver(p, n);
-                if (++unflushed >= FLUSH_EVERY) {
-                    unflushed = 0;
-                    sink.flush();
+                for (int i = 0; i < count; i++) {
+                    arrived[i].result = Drop.MALFORMED.code();
                 }
-            } else if (n == 0) {
-                sink.recycle(p);
-            } else {
-                sink.dropped(p, Drop.ofCode(n));
+            }
+            for (int i = 0; i < count; i++) {
+                Packet p = arrived[i];
+                arrived[i] = null;
+                int n = p.result;
+                if (n > 0) {
+                    sink.deliver(p, n);
+                    if (++unflushed >= FLUSH_EVERY) {
+                        unflushed = 0;
+                        sink.flush();
+                    }
+                } else if (n == 0) {
+                    sink.recycle(p);
+                } else {
+                    sink.dropped(p, Drop.ofCode(n));
+                }
             }
         }
     }

@@ -55,6 +55,9 @@ final class Udp {
 
     private final Device device;
     private final boolean offloads;
+    /** The receive buffer: one GRO run, or one recvmmsg batch; GSO sends fit in it too. */
+    private final int receiveBuffer;
+    private final DatagramBuffers buffers;
     /** The largest datagram a GSO send may carry: everything, less after EMSGSIZE, nothing after EIO or EINVAL. */
     private volatile int gsoLimit;
     /** The segment size of a recent GSO send: the likely culprit when one is refused. */
@@ -69,6 +72,8 @@ final class Udp {
     Udp(Device device, boolean offloads) {
         this.device = device;
         this.offloads = offloads;
+        this.receiveBuffer = offloads ? MAX_DATAGRAM + 1 : MAX_DATAGRAM * BATCH;
+        this.buffers = new DatagramBuffers(receiveBuffer);
     }
 
     Channel channel() {
@@ -110,8 +115,8 @@ final class Udp {
                     .channelFactory(this::newChannel)
                     .option(EpollChannelOption.UDP_GRO, gro)
                     .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, gro ? 0 : MAX_DATAGRAM)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR,
-                            new FixedRecvByteBufAllocator(gro ? MAX_DATAGRAM + 1 : MAX_DATAGRAM * BATCH))
+                    .option(ChannelOption.ALLOCATOR, buffers)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(receiveBuffer))
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(SEND_BACKLOG / 2,
                             SEND_BACKLOG))
                     .handler(new Inbound())

@@ -78,11 +78,31 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
     /** Anything a peer or the pipeline did that none of these tests expects. */
     private final List<String> surprises = Collections.synchronizedList(new ArrayList<>());
     private final boolean jitter;
+    /**
+     * Whether the test's thread feeds as the device's TUN reader and UDP loop do: it seals or opens a share of the
+     * packets itself and hands them on in batches ({@link Pipeline#runHere}); otherwise every packet is submitted.
+     */
+    private final boolean feeding;
+    private final Pipeline.Worker tunFeeder;
+    private final Pipeline.Worker udpFeeder;
+    /** Whether the test's thread is in {@link #send}, where the device's TUN reader would be. */
+    private boolean reading;
+    private final Thread testThread = Thread.currentThread();
+    /** The TUN reader's share of the batch in hand, sealed after the peer's lock, as Device.seal keeps it. */
+    private final List<Packet> own = new ArrayList<>();
 
     /** workers crypto threads, peers receiver devices; jitter: spin now and then on the workers. */
     PipelineFixture(int workers, int peers, boolean jitter) {
+        this(workers, peers, jitter, false);
+    }
+
+    /** As above; feeding: the calling thread feeds as the device does (see {@link #feeding}). */
+    PipelineFixture(int workers, int peers, boolean jitter, boolean feeding) {
         this.jitter = jitter;
+        this.feeding = feeding;
         this.pipeline = new Pipeline(workers, PACKETS, this, this::mtu, "test");
+        this.tunFeeder = pipeline.feeder();
+        this.udpFeeder = pipeline.feeder();
         this.a = new Node(address(1));
         this.b = new Node[peers];
         this.toB = new Peer[peers];
@@ -126,13 +146,35 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
 
     /** Hands a the IP packet number seq of size bytes for b_i, as the TUN reader does: peer.send. */
     void send(int i, int seq, int size) {
-        Packet p = take();
-        p.outbound = true;
-        p.ensureCapacity(size + Packet.OVERHEAD);
-        writeIpPacket(p.buf, IP, size, i, seq);
-        p.length = size;
-        tags.put(p, seq);
-        toB[i].send(p, System.nanoTime());
+        send(i, new int[] {seq}, new int[] {size});
+    }
+
+    /** Hands a the IP packets numbered seqs, of these sizes, for b_i as one batch, as the TUN reader does a read's. */
+    void send(int i, int[] seqs, int[] sizes) {
+        Packet[] batch = new Packet[seqs.length];
+        for (int k = 0; k < seqs.length; k++) {
+            Packet p = take();
+            p.outbound = true;
+            p.ensureCapacity(sizes[k] + Packet.OVERHEAD);
+            writeIpPacket(p.buf, IP, sizes[k], i, seqs[k]);
+            p.length = sizes[k];
+            tags.put(p, seqs[k]);
+            batch[k] = p;
+        }
+        reading = true;
+        toB[i].send(batch, batch.length, System.nanoTime());
+        reading = false;
+        for (Packet p : own) {
+            pipeline.runHere(tunFeeder, p);
+        }
+        own.clear();
+        pipeline.handOn(tunFeeder);
+    }
+
+    /** The feeding thread ran out of input (a TUN read or a UDP read came back empty): it pushes out what it holds. */
+    void idle() {
+        pipeline.flush(tunFeeder);
+        pipeline.flush(udpFeeder);
     }
 
     /** What a transmitted to b_i, in transmit order: "keepalive: counter 0", "packet 0: counter 1"... */
@@ -174,7 +216,11 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
         p.address = a.address;
         tags.put(p, tag);
         assertTrue(p.peer.inbound.add(p), "room in b" + i + "'s inbound queue");
-        pipeline.submit(p);
+        if (feeding && pipeline.feederTurn(udpFeeder)) {
+            pipeline.runHere(udpFeeder, p);
+        } else {
+            pipeline.submit(p);
+        }
     }
 
     /** What left b_i's inbound half, in order: "#3 packet 0/2", "#4 keepalive", "#7 REPLAYED_COUNTER"... */
@@ -184,8 +230,12 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
 
     // ---- both ----
 
-    /** Waits for n more packets to leave the pipeline, however they left; fails once none has for a while. */
+    /**
+     * Waits for n more packets to leave the pipeline, however they left; fails once none has for a while. The feeding
+     * thread has run out of input by then ({@link #idle}).
+     */
     void awaitLeft(int n) {
+        idle();
         long lastProgress = System.nanoTime();
         try {
             while (n > 0) {
@@ -206,13 +256,18 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
         return List.copyOf(surprises);
     }
 
-    /** A packet from the pool, waiting for the pipeline to give one back if all are in flight. */
+    /**
+     * A packet from the pool, waiting for the pipeline to give one back if all are in flight. A feeding thread that
+     * waits has run out of input meanwhile (the device's UDP loop would drop instead, and its TUN reader holds nothing
+     * back across reads).
+     */
     private Packet take() {
         long since = System.nanoTime();
         for (Packet p; ; Thread.yield()) {
             if ((p = pool.take()) != null) {
                 return p;
             }
+            idle();
             if (System.nanoTime() - since > STALL_NANOS) {
                 fail("no packet came back from the pipeline for " + STALL_NANOS / 1_000_000
                         + " ms (lost, or a worker died); surprises: " + surprises);
@@ -440,7 +495,11 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
 
         @Override
         public void seal(Packet p) {
-            pipeline.submit(p);
+            if (feeding && reading && Thread.currentThread() == testThread && pipeline.feederTurn(tunFeeder)) {
+                own.add(p);
+            } else {
+                pipeline.submit(p);
+            }
         }
 
         @Override

@@ -23,7 +23,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * accepts it once.
  *
  * <p>Property tests over random interleavings of several peers' packets of random sizes, 0 to 8 workers, several
- * seeds. The workers are made to finish out of order ({@link PipelineFixture} spins now and then on them), so a broken
+ * seeds, with every packet submitted to the workers or with the test's thread feeding as the device's TUN reader and
+ * UDP loop do: a share of the crypto on itself, and batches (a read's segments to the peer at once, what it
+ * finished handed on per read). The workers are made to finish out of order ({@link PipelineFixture} spins now and then on them), so a broken
  * rule shows as a packet out of place.
  */
 class PipelineOrderTest {
@@ -31,21 +33,29 @@ class PipelineOrderTest {
     private static final int PACKETS = 4000;
 
     static Stream<Arguments> workersAndSeeds() {
-        return IntStream.of(0, 1, 2, 4, 8).boxed()
-                .flatMap(workers -> LongStream.of(1, 2, 3).mapToObj(seed -> Arguments.of(workers, seed)));
+        return Stream.of(false, true).flatMap(feeding -> IntStream.of(0, 1, 2, 4, 8).boxed()
+                .flatMap(workers -> LongStream.of(1, 2, 3).mapToObj(seed -> Arguments.of(workers, seed, feeding))));
     }
 
-    @ParameterizedTest(name = "{0} workers, seed {1}")
+    @ParameterizedTest(name = "{0} workers, seed {1}, feeding {2}")
     @MethodSource("workersAndSeeds")
-    void eachPeersPacketsAreTransmittedInSendOrderWhichIsCounterOrder(int workers, long seed) {
+    void eachPeersPacketsAreTransmittedInSendOrderWhichIsCounterOrder(int workers, long seed, boolean feeding) {
         Random random = new Random(seed);
-        try (PipelineFixture f = new PipelineFixture(workers, PEERS, true)) {
+        try (PipelineFixture f = new PipelineFixture(workers, PEERS, true, feeding)) {
             int[] sent = new int[PEERS];
             int peer = 0;
-            for (int n = 0; n < PACKETS; n++) {
-                // Runs of one peer's packets as well as a mix.
+            for (int n = 0; n < PACKETS; ) {
+                // Runs of one peer's packets as well as a mix; fed as a TUN read's batch of up to 45 segments.
                 peer = random.nextInt(3) == 0 ? peer : random.nextInt(PEERS);
-                f.send(peer, sent[peer]++, size(random));
+                int k = Math.min(PACKETS - n, feeding ? 1 + random.nextInt(45) : 1);
+                int[] seqs = new int[k];
+                int[] sizes = new int[k];
+                for (int j = 0; j < k; j++) {
+                    seqs[j] = sent[peer]++;
+                    sizes[j] = size(random);
+                }
+                f.send(peer, seqs, sizes);
+                n += k;
                 pauseSometimes(random);
             }
             f.awaitLeft(PACKETS);
@@ -61,11 +71,12 @@ class PipelineOrderTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} workers, seed {1}")
+    @ParameterizedTest(name = "{0} workers, seed {1}, feeding {2}")
     @MethodSource("workersAndSeeds")
-    void eachPeersDatagramsAreDeliveredInArrivalOrderAndEachCounterAcceptedOnce(int workers, long seed) {
+    void eachPeersDatagramsAreDeliveredInArrivalOrderAndEachCounterAcceptedOnce(int workers, long seed,
+            boolean feeding) {
         Random random = new Random(seed);
-        try (PipelineFixture f = new PipelineFixture(workers, PEERS, true)) {
+        try (PipelineFixture f = new PipelineFixture(workers, PEERS, true, feeding)) {
             List<List<Datagram>> arrivals = new ArrayList<>();
             for (int i = 0; i < PEERS; i++) {
                 // a's keepalive from the handshake (counter 0), then packets sealed with counters 1, 2...
@@ -93,6 +104,9 @@ class PipelineOrderTest {
                 boolean first = seen.get(i).add(Message.getLong(d.bytes, Message.TRANSPORT_COUNTER));
                 expected.get(i).add("#" + tag + " " + (first ? d.content : "REPLAYED_COUNTER"));
                 f.receive(i, d.bytes, tag);
+                if (random.nextInt(48) == 0) {
+                    f.idle();   // a UDP read loop's end
+                }
                 pauseSometimes(random);
             }
             f.awaitLeft(total);

@@ -227,16 +227,18 @@ final class TwoPeers {
         // ---- what a test does ----
 
         /**
-         * IP packets with these sequence numbers arrive from this side's TUN device for the other side, one right
-         * after the other (a burst: no event runs between them), then everything due now runs.
+         * IP packets with these sequence numbers arrive from this side's TUN device for the other side as one batch
+         * (one read's segments, as the device hands them to the peer), then everything due now runs.
          */
         void send(int... seqs) {
-            for (int seq : seqs) {
+            Packet[] burst = new Packet[seqs.length];
+            for (int i = 0; i < seqs.length; i++) {
                 Packet p = new Packet();
                 p.outbound = true;
-                p.length = writeInner(p.buf, Message.TRANSPORT_HEADER_LEN, seq);
-                peer().send(p, now());
+                p.length = writeInner(p.buf, Message.TRANSPORT_HEADER_LEN, seqs[i]);
+                burst[i] = p;
             }
+            peer().send(burst, burst.length, now());
             settle();
         }
 
