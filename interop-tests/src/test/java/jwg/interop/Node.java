@@ -203,6 +203,17 @@ final class Node {
                 .reduce((first, second) -> second).orElse("").startsWith("errno=");
     }
 
+    /** The resident memory of the daemon that listens on the UAPI socket, in KiB (from ss and /proc). */
+    long rssKib() {
+        String listing = host.sh("ss -xlpn | grep -F '" + socket() + "'").orFail("ss -xlp").out();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("pid=(\\d+)").matcher(listing);
+        if (!m.find()) {
+            throw new AssertionError("no process listens on " + socket() + ": " + listing);
+        }
+        String status = host.sh("grep VmRSS /proc/" + m.group(1) + "/status").orFail("VmRSS").out();
+        return Long.parseLong(status.replaceAll("[^0-9]", ""));
+    }
+
     /** Whether the daemon behind ifname still runs (its UAPI socket answers). */
     boolean alive() {
         return wg("show", ifname).exit() == 0;

@@ -175,6 +175,48 @@ class UapiIT {
     }
 
     /**
+     * Framing the stock wg never writes, answered as wireguard-go answers it: an operation line ending in CRLF is no
+     * operation (the connection closes without a reply, nothing changes); a CR before a set line's LF is dropped; a
+     * line over 64 KiB fails the set with EIO (and 200 of them, 1 MB each, leave the daemon's memory where it was).
+     */
+    @Test
+    void framingWgNeverWritesIsAnsweredAsWireguardGoAnswersIt() {
+        String longLine = "allowed_ip=" + "1".repeat(100_000);
+        List<String> requests = List.of(
+                "set=1\r\nlisten_port=51999\r\n\r\n",
+                "get=1\r\n\r\n",
+                "set=1\nlisten_port=51998\r\n\n",
+                "set=1\n" + longLine + "\nlisten_port=51997\n\n");
+        List<String> expected = new ArrayList<>();
+        for (Implementation impl : List.of(WIREGUARD_GO, JWG)) {
+            List<String> replies = new ArrayList<>();
+            try (Pair p = Pair.hosts(impl, JWG)) {
+                p.a.up();
+                p.a.uapi("set=1\nlisten_port=51990\n\n");
+                for (String request : requests) {
+                    replies.add(request.substring(0, 8).replace("\r", "\\r").replace("\n", "\\n") + " -> "
+                            + p.a.uapi(request).replace("\n", "\\n") + " port " + p.a.show("listen-port").trim());
+                }
+                if (impl == JWG) {
+                    long before = p.a.rssKib();
+                    String mb = "set=1\nallowed_ip=" + "1".repeat(1 << 20) + "\n\n";
+                    for (int i = 0; i < 200; i++) {
+                        assertEquals("errno=-5\n\n", p.a.uapi(mb), "a set with a 1 MB line");
+                    }
+                    long after = p.a.rssKib();
+                    assertTrue(after - before < 16 * 1024, "RSS after 200 sets with a 1 MB line: " + before
+                            + " KiB before, " + after + " KiB after");
+                }
+            }
+            if (expected.isEmpty()) {
+                expected.addAll(replies);
+            } else {
+                assertEquals(expected, replies, "jwg's replies (and listen port after each) against wireguard-go's");
+            }
+        }
+    }
+
+    /**
      * The documented difference: wireguard-go applies a set line by line, so what came before the invalid line stays
      * applied (verified with 0.0.20220316). jwg's all-or-nothing set is the stricter of the two; wg sends device keys
      * before peers, so no sequence the stock wg sends can tell them apart except through the daemon's own errors.

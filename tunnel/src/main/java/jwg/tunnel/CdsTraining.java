@@ -1,7 +1,5 @@
 package jwg.tunnel;
 
-import java.io.BufferedReader;
-import java.io.StringReader;
 import java.io.StringWriter;
 import java.security.SecureRandom;
 import jwg.noise.Key;
@@ -29,9 +27,9 @@ final class CdsTraining {
             random.nextBytes(a);
             random.nextBytes(b);
             String peer = new StaticIdentity(Key.of(b)).publicKey().toHex();
-            uapi.apply(Uapi.parse(new BufferedReader(new StringReader("private_key=" + Key.of(a).toHex()
+            uapi.apply(Uapi.parse(UapiReader.of("private_key=" + Key.of(a).toHex()
                     + "\npublic_key=" + peer + "\nendpoint=127.0.0.1:9\nallowed_ip=10.0.0.0/8\n"
-                    + "allowed_ip=fd00::/8\npersistent_keepalive_interval=0\n\n"))));
+                    + "allowed_ip=fd00::/8\npersistent_keepalive_interval=0\n\n")));
             uapi.get(new StringWriter());
             Warmup.run(1, 2);
             device.udp().warmUp();

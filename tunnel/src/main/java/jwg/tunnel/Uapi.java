@@ -1,6 +1,5 @@
 package jwg.tunnel;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Writer;
 import java.net.Inet4Address;
@@ -100,12 +99,23 @@ final class Uapi {
 
     /**
      * Reads a set request's lines up to and including the blank line that ends it, and parses them. On the first bad
-     * line the rest of the request is still read (so the client's writes do not fail), then the error is thrown.
+     * line (or one too long to read) the rest of the request is still read, so the client's writes do not fail and
+     * the next request starts where it should, then the error is thrown.
      */
-    static UapiChange parse(BufferedReader in) throws IOException, UapiError {
+    static UapiChange parse(UapiReader in) throws IOException, UapiError {
         UapiChange change = new UapiChange();
         UapiError error = null;
-        for (String line; (line = in.readLine()) != null && !line.isEmpty(); ) {
+        while (true) {
+            String line;
+            try {
+                line = in.readSetLine();
+            } catch (UapiError e) {
+                error = error != null ? error : e;
+                continue;
+            }
+            if (line == null || line.isEmpty()) {
+                break;
+            }
             if (error != null) {
                 continue;
             }

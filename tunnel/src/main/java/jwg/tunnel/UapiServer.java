@@ -1,9 +1,7 @@
 package jwg.tunnel;
 
-import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.net.StandardProtocolFamily;
@@ -92,10 +90,9 @@ final class UapiServer implements AutoCloseable {
 
     private void serve(SocketChannel conn) {
         try (conn;
-             BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(conn),
-                     StandardCharsets.UTF_8));
              Writer out = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(conn),
                      StandardCharsets.UTF_8))) {
+            UapiReader in = new UapiReader(Channels.newInputStream(conn));
             for (String op; (op = in.readLine()) != null; ) {
                 switch (op) {
                     case "get=1" -> {
@@ -136,6 +133,8 @@ final class UapiServer implements AutoCloseable {
                     }
                 }
             }
+        } catch (UapiError e) {
+            log.verbose("UAPI connection closed: " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             if (!closed) {
                 log.verbose("UAPI connection: " + e);

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.StringReader;
 import java.io.StringWriter;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -42,7 +40,7 @@ class UapiTest {
 
     private int set(String body) throws Exception {
         try {
-            uapi.apply(Uapi.parse(new BufferedReader(new StringReader(body + "\n"))));
+            uapi.apply(Uapi.parse(UapiReader.of(body + "\n")));
             return 0;
         } catch (UapiError e) {
             return -e.errno;

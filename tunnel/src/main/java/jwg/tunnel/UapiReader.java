@@ -1,0 +1,83 @@
+package jwg.tunnel;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The UAPI's framing: lines ended by '\n' alone, each at most {@link #MAX_LINE} bytes, read from the socket's byte
+ * stream through a fixed buffer. A client can make the daemon hold no more than one line's worth per connection, where
+ * a reader that builds whatever line it is sent (BufferedReader, Go's ReadString) keeps a 1 MB line, and a hundred
+ * connections keep a hundred.
+ *
+ * <p>Where the framing differs from what `wg` writes, this reader answers as wireguard-go does, so that a tool that
+ * works against one works against the other: an operation line must be exactly "set=1" or "get=1" ("set=1\r" is an
+ * unknown operation, and the connection is closed); inside a set, a '\r' before the '\n' is dropped (Go's line
+ * scanner does the same), and a line over the limit fails the request with EIO (its scanner's "token too long").
+ *
+ * <p>Not thread-safe: one per connection.
+ */
+final class UapiReader {
+    /** The longest line: 64 KiB less its '\n', what Go's default line scanner takes. */
+    static final int MAX_LINE = 65_535;
+
+    private final InputStream in;
+    private final byte[] buf = new byte[8192];
+    private int pos;
+    private int end;
+    private final byte[] line = new byte[MAX_LINE];
+
+    UapiReader(InputStream in) {
+        this.in = in;
+    }
+
+    /** A request held in a string (a test's, the start-up training's). */
+    static UapiReader of(String text) {
+        return new UapiReader(new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * The next line without its '\n'; null at the end of the stream (a last line without its '\n' included: the
+     * client went away mid-request). A longer line than {@link #MAX_LINE} is read to its end and thrown away, and
+     * fails with EIO; the next call reads the line after it.
+     */
+    String readLine() throws IOException, UapiError {
+        int len = 0;
+        boolean tooLong = false;
+        while (true) {
+            if (pos == end && !fill()) {
+                return null;
+            }
+            byte b = buf[pos++];
+            if (b == '\n') {
+                break;
+            }
+            if (len < MAX_LINE) {
+                line[len++] = b;
+            } else {
+                tooLong = true;
+            }
+        }
+        if (tooLong) {
+            throw new UapiError(UapiError.EIO, "a line longer than " + MAX_LINE + " bytes");
+        }
+        return new String(line, 0, len, StandardCharsets.UTF_8);
+    }
+
+    /** A line of a set request: as {@link #readLine}, less a '\r' at its end. */
+    String readSetLine() throws IOException, UapiError {
+        String s = readLine();
+        return s != null && s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    private boolean fill() throws IOException {
+        int n = in.read(buf);
+        if (n <= 0) {
+            return false;
+        }
+        pos = 0;
+        end = n;
+        return true;
+    }
+}
