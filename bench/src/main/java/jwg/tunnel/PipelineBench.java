@@ -164,10 +164,15 @@ public class PipelineBench {
                 Packet p = take();
                 p.outbound = true;
                 p.length = SIZE;
-                toB[k % PEERS].send(p, now);
+                one[0] = p;
+                toB[k % PEERS].send(one, 1, now);
             }
+            one[0] = null;
             await(end);
         }
+
+        /** One packet at a time for Peer.send, without an array per packet. */
+        private final Packet[] one = new Packet[1];
 
         /** Seals the next BATCH datagrams from a into batch, round-robin over a's peers, with a's next counters. */
         void sealBatch(byte[][] batch) {
