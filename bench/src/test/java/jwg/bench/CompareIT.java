@@ -100,13 +100,13 @@ class CompareIT {
         return (Double) s.get("median");
     }
 
-    private static String tail(File log) throws IOException {
+    static String tail(File log) throws IOException {
         List<String> lines = Files.readAllLines(log.toPath());
         return "the end of " + log + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 40),
                 lines.size()));
     }
 
-    private static boolean onPath(String tool) {
+    static boolean onPath(String tool) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
             if (Files.isExecutable(Path.of(dir, tool))) {
                 return true;

@@ -500,13 +500,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         if (type == Message.TRANSPORT) {
             receiveTransport(content, at, len, from);
         } else if (type == Message.INITIATION || type == Message.RESPONSE || type == Message.COOKIE_REPLY) {
-            byte[] msg = new byte[len];
-            content.getBytes(at, msg);
-            if (Message.classify(msg, 0, len) == type) {
-                handshakes.received(msg, from);
-            } else {
-                drops.count(Drop.MALFORMED);
-            }
+            handshakes.received(content, at, len, type, from);
         } else {
             drops.count(Drop.MALFORMED);
         }
@@ -675,7 +669,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     @Override
     public void sendHandshake(byte[] message, InetSocketAddress to) {
-        if (!udp.sendNow(message, 0, message.length, to)) {
+        if (!udp.sendDirect(message, 0, message.length, to)) {
             drops.count(Drop.SEND_FAILED);
         }
     }

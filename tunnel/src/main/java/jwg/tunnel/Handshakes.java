@@ -1,11 +1,16 @@
 package jwg.tunnel;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.util.internal.PlatformDependent;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.Arrays;
+import java.util.Queue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import jwg.noise.CookieChecker;
 import jwg.noise.Drop;
 import jwg.noise.Handshake;
@@ -19,18 +24,47 @@ import jwg.noise.StaticIdentity;
  * while the device is under load, mac2 (else a cookie reply goes back instead) and the per-source rate limit (§5.3,
  * §5.4.7).
  *
- * <p>Under load means: the queue of received handshake messages was at least {@link #UNDER_LOAD_QUEUE} deep less
- * than a second ago (wireguard-go's rule and figures: 1024 slots, under load from an eighth full). Work for one peer
- * may run on several workers at once; the peer's lock serialises it.
+ * <p>Under a flood of initiations (anyone who knows our public key can make them pass mac1) a legitimate peer must
+ * still get through, so received messages wait in two queues, and the workers always take from the first first:
+ * <ul>
+ * <li>answers: responses and cookie replies to our own initiations. The UDP loop lets in only those whose receiver
+ *     index is one we handed out for a handshake (a stranger would have to guess 32 bits), so a flood cannot
+ *     reach this queue;</li>
+ * <li>initiations, {@link #QUEUE} deep: when it is full the newest is dropped, as the kernel and wireguard-go do.</li>
+ * </ul>
+ * Under load means: the initiation queue was at least {@link #UNDER_LOAD_QUEUE} deep less than a second ago
+ * (wireguard-go's rule and figures: 1024 slots, under load from an eighth full). What a worker sends (a response, a
+ * cookie reply) leaves through {@link Udp#sendDirect} on the worker's own thread: through the event loop, a flood's
+ * cookie replies made the loop send as many datagrams as it received, and the legitimate peer's datagrams waited
+ * behind them in the socket's receive queue.
+ *
+ * <p>Concurrency: the UDP event loop alone takes messages in ({@link #received}); any worker takes them out. Message
+ * buffers come from a pool and go back to it, so taking a message in allocates nothing and takes no lock (the queues
+ * are lock-free). Work for one peer may run on several workers at once; the peer's lock serialises it.
  */
 final class Handshakes implements AutoCloseable {
     static final int QUEUE = 1024;
     static final int UNDER_LOAD_QUEUE = QUEUE / 8;
     static final long UNDER_LOAD_FOR_NANOS = 1_000_000_000L;
+    /** Answers to our own initiations in flight at once: a few per peer that is mid-handshake. */
+    static final int ANSWERS = 256;
+    /** An idle worker sleeps until work arrives; this bound only keeps a missed wake-up from being a lasting one. */
+    private static final long IDLE_PARK_NANOS = 100_000_000L;
+
+    /** One handshake message as received, in a buffer that is reused. */
+    private static final class Received {
+        final byte[] msg = new byte[Message.INITIATION_LEN];
+        int length;
+        int type;
+        InetSocketAddress from;
+    }
 
     private final Device device;
-    /** Messages from the network: bounded, since anyone can send them. */
-    private final ThreadPoolExecutor workers;
+    private final Queue<Received> free;
+    private final Queue<Received> answers;
+    private final Queue<Received> initiationsIn;
+    private final Worker[] workers;
+    private volatile boolean closed;
     /**
      * This side's own initiations and roaming's probes: never refused, or a peer whose request was lost would not
      * initiate again. At most one initiation per peer waits (Peer asks only when none is queued), so it is bounded
@@ -43,22 +77,80 @@ final class Handshakes implements AutoCloseable {
     Handshakes(Device device, int threads) {
         this.device = device;
         this.underLoadSince = device.now() - 2 * UNDER_LOAD_FOR_NANOS;
-        this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE),
-                Device.daemonThreads("jwg-handshake"), (task, pool) -> device.count(Drop.HANDSHAKE_QUEUE_FULL));
+        this.free = PlatformDependent.newFixedMpmcQueue(QUEUE + ANSWERS + threads);
+        for (int i = 0; i < QUEUE + ANSWERS + threads; i++) {
+            free.offer(new Received());
+        }
+        this.answers = PlatformDependent.newFixedMpmcQueue(ANSWERS);
+        this.initiationsIn = PlatformDependent.newFixedMpmcQueue(QUEUE);
+        this.workers = new Worker[threads];
+        for (int i = 0; i < threads; i++) {
+            workers[i] = new Worker();
+        }
+        for (Worker w : workers) {
+            w.thread.start();
+        }
         this.initiations = new ThreadPoolExecutor(threads, threads, 1, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 Device.daemonThreads("jwg-initiate"));
         this.initiations.allowCoreThreadTimeOut(true);
     }
 
-    /** A handshake message (initiation, response or cookie reply, classified) from the network. UDP loop only. */
-    void received(byte[] msg, InetSocketAddress from) {
-        if (workers.getQueue().size() >= UNDER_LOAD_QUEUE) {
+    /**
+     * A datagram of a handshake type (initiation, response or cookie reply) from the network, content[at, at+len).
+     * Classified, and an answer checked against our receiver indices, before it may take a place in a queue. UDP
+     * loop only; allocates nothing.
+     */
+    void received(ByteBuf content, int at, int len, int type, InetSocketAddress from) {
+        if (len > Message.INITIATION_LEN) {
+            device.count(Drop.MALFORMED);
+            return;
+        }
+        Received r = free.poll();
+        if (r == null) {
+            device.count(Drop.HANDSHAKE_QUEUE_FULL);
+            return;
+        }
+        content.getBytes(at, r.msg, 0, len);
+        if (Message.classify(r.msg, 0, len) != type) {
+            free.offer(r);
+            device.count(Drop.MALFORMED);
+            return;
+        }
+        Queue<Received> queue = initiationsIn;
+        if (type != Message.INITIATION) {
+            int receiver = Message.getInt(r.msg, type == Message.RESPONSE ? Message.RESPONSE_RECEIVER
+                    : Message.COOKIE_REPLY_RECEIVER);
+            if (device.indices().get(receiver) == null) {
+                free.offer(r);
+                device.count(Drop.UNKNOWN_INDEX);
+                return;
+            }
+            queue = answers;
+        } else if (queue.size() >= UNDER_LOAD_QUEUE) {
             underLoadSince = device.now();
         }
-        try {
-            workers.execute(() -> handle(msg, from));
-        } catch (RejectedExecutionException closed) {
-            // the device is closing
+        r.length = len;
+        r.type = type;
+        r.from = from;
+        if (!queue.offer(r)) {
+            r.from = null;
+            free.offer(r);
+            device.count(Drop.HANDSHAKE_QUEUE_FULL);
+            return;
+        }
+        wakeOne();
+    }
+
+    private void wakeOne() {
+        // The queue's offer publishes with a release store; the fence keeps the read of parked below from being
+        // ordered before it, which could miss a worker just going to sleep.
+        VarHandle.fullFence();
+        for (Worker w : workers) {
+            if (w.parked) {
+                w.parked = false;
+                LockSupport.unpark(w.thread);
+                return;
+            }
         }
     }
 
@@ -76,54 +168,81 @@ final class Handshakes implements AutoCloseable {
         return device.now() - underLoadSince < UNDER_LOAD_FOR_NANOS;
     }
 
-    private void handle(byte[] msg, InetSocketAddress from) {
-        try {
-            int type = Message.classify(msg, 0, msg.length);
-            if (type == Message.COOKIE_REPLY) {
-                Session s = device.indices().get(Message.getInt(msg, Message.COOKIE_REPLY_RECEIVER));
-                if (s == null) {
-                    device.count(Drop.UNKNOWN_INDEX);
-                } else {
-                    s.peer().consumeCookieReply(msg, device.now());
+    private final class Worker implements Runnable {
+        final Thread thread = Device.daemonThreads("jwg-handshake").newThread(this);
+        volatile boolean parked;
+
+        @Override
+        public void run() {
+            while (!closed) {
+                Received r = answers.poll();
+                if (r == null) {
+                    r = initiationsIn.poll();
                 }
-                return;
-            }
-            CookieChecker checker = device.cookieChecker();
-            StaticIdentity identity = device.identity();
-            if (checker == null || identity == null) {
-                device.count(Drop.NO_IDENTITY);
-                return;
-            }
-            if (!checker.checkMac1(msg, 0, msg.length)) {
-                device.count(Drop.BAD_MAC1);
-                return;
-            }
-            long now = device.now();
-            if (underLoad()) {
-                byte[] source = CookieChecker.source(from.getAddress().getAddress(), from.getPort());
-                if (!checker.checkMac2(msg, 0, msg.length, source, now)) {
-                    byte[] reply = new byte[Message.COOKIE_REPLY_LEN];
-                    checker.createReply(msg, 0, msg.length, source, now, reply, 0);
-                    device.sendHandshake(reply, from);
-                    device.count(Drop.COOKIE_REPLY_SENT);
-                    return;
+                if (r == null) {
+                    parked = true;
+                    VarHandle.fullFence();
+                    if (answers.isEmpty() && initiationsIn.isEmpty() && !closed) {
+                        LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                    }
+                    parked = false;
+                    continue;
                 }
-                if (!ratelimiter.allow(from.getAddress(), now)) {
-                    device.count(Drop.RATE_LIMITED);
-                    return;
+                try {
+                    handle(r.msg, r.length, r.type, r.from);
+                } catch (RuntimeException e) {
+                    device.log().error("handshake message from " + Uapi.formatEndpoint(r.from) + " failed: " + e);
+                } finally {
+                    r.from = null;
+                    free.offer(r);
                 }
             }
-            if (type == Message.INITIATION) {
-                initiation(identity, msg, from, now);
-            } else {
-                response(msg, from, now);
-            }
-        } catch (RuntimeException e) {
-            device.log().error("handshake message from " + Uapi.formatEndpoint(from) + " failed: " + e);
         }
     }
 
-    private void initiation(StaticIdentity identity, byte[] msg, InetSocketAddress from, long now) {
+    private void handle(byte[] msg, int len, int type, InetSocketAddress from) {
+        if (type == Message.COOKIE_REPLY) {
+            Session s = device.indices().get(Message.getInt(msg, Message.COOKIE_REPLY_RECEIVER));
+            if (s == null) {
+                device.count(Drop.UNKNOWN_INDEX);
+            } else {
+                s.peer().consumeCookieReply(Arrays.copyOf(msg, len), device.now());
+            }
+            return;
+        }
+        CookieChecker checker = device.cookieChecker();
+        StaticIdentity identity = device.identity();
+        if (checker == null || identity == null) {
+            device.count(Drop.NO_IDENTITY);
+            return;
+        }
+        if (!checker.checkMac1(msg, 0, len)) {
+            device.count(Drop.BAD_MAC1);
+            return;
+        }
+        long now = device.now();
+        if (underLoad()) {
+            byte[] source = CookieChecker.source(from.getAddress().getAddress(), from.getPort());
+            if (!checker.checkMac2(msg, 0, len, source, now)) {
+                byte[] reply = new byte[Message.COOKIE_REPLY_LEN];
+                checker.createReply(msg, 0, len, source, now, reply, 0);
+                device.sendHandshake(reply, from);
+                device.count(Drop.COOKIE_REPLY_SENT);
+                return;
+            }
+            if (!ratelimiter.allow(from.getAddress(), now)) {
+                device.count(Drop.RATE_LIMITED);
+                return;
+            }
+        }
+        if (type == Message.INITIATION) {
+            initiation(identity, msg, len, from, now);
+        } else {
+            response(Arrays.copyOf(msg, len), from, now);
+        }
+    }
+
+    private void initiation(StaticIdentity identity, byte[] msg, int len, InetSocketAddress from, long now) {
         Result<Handshake> r = Handshake.consumeInitiation(identity, msg, 0, key -> {
             Peer p = device.peer(key);
             return p == null ? null : p.handshake();
@@ -139,7 +258,7 @@ final class Handshakes implements AutoCloseable {
             device.count(Drop.UNKNOWN_PEER);
             return;
         }
-        peer.respond(from, msg.length, now);
+        peer.respond(from, len, now);
     }
 
     private void response(byte[] msg, InetSocketAddress from, long now) {
@@ -153,7 +272,10 @@ final class Handshakes implements AutoCloseable {
 
     @Override
     public void close() {
-        workers.shutdownNow();
+        closed = true;
+        for (Worker w : workers) {
+            LockSupport.unpark(w.thread);
+        }
         initiations.shutdownNow();
     }
 }

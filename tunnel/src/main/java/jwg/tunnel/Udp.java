@@ -16,9 +16,11 @@ import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.unix.Socket;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -62,6 +64,10 @@ final class Udp {
     private volatile int gsoLimit;
     /** The segment size of a recent GSO send: the likely culprit when one is refused. */
     private volatile int lastGsoSegment;
+    /** The largest message {@link #sendDirect} takes: any handshake message. */
+    static final int DIRECT_MAX = 256;
+    /** Each thread's buffer for {@link #sendDirect} (handshake and timer threads: a handful). */
+    private final ThreadLocal<ByteBuffer> directOut = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(DIRECT_MAX));
     private final ThreadLocal<SendBatch> batches = ThreadLocal.withInitial(
             () -> new SendBatch(this::channel, () -> gsoLimit, segment -> lastGsoSegment = segment));
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -178,6 +184,27 @@ final class Udp {
         return true;
     }
 
+    /**
+     * Sends buf[off, off+len) to `to` now, from the calling thread, with one sendto(2) on the socket: a handshake
+     * message (a response, a cookie reply, an initiation) leaves without a trip through the event loop, which under
+     * a flood is busy taking datagrams in. False if there is no socket or its send buffer is full (the message is
+     * lost, as any datagram may be; the protocol's retries cover it).
+     */
+    boolean sendDirect(byte[] buf, int off, int len, InetSocketAddress to) {
+        Channel ch = channel;
+        if (ch == null || len > DIRECT_MAX) {
+            return false;
+        }
+        ByteBuffer out = directOut.get().clear();
+        out.put(buf, off, len).flip();
+        try {
+            return ((Socket) ((EpollDatagramChannel) ch).fd()).sendTo(out, 0, len, to.getAddress(), to.getPort())
+                    == len;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     void flush() {
         Channel ch = channel;
         if (ch != null) {
@@ -185,11 +212,6 @@ final class Udp {
         }
     }
 
-    boolean sendNow(byte[] buf, int off, int len, InetSocketAddress to) {
-        boolean sent = send(buf, off, len, to);
-        flush();
-        return sent;
-    }
 
     /**
      * Sends one junk byte to our own port on loopback: it exercises the send and receive paths (pooled allocator,
