@@ -1,0 +1,67 @@
+package jwg.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * bench/overload, short (15 s a run): UDP pushed into the tunnel as fast as iperf3 can, beside a 10 Mbit/s TCP
+ * connection and pings. Issue 12's rule: overload degrades, never collapses. The TCP connection lives on, pings keep
+ * being answered, the daemons' memory stays bounded, and the UDP that gets through is at least 0.8× what a sender
+ * limited to 500 Mbit/s gets through. The full-length run is {@code bench/overload} (60 s).
+ */
+class OverloadIT {
+    private static final long LIMIT_MINUTES = 4;
+    /** The ceiling README states: a 256 MB heap bound, of which the daemon uses little, plus bounded pools. */
+    private static final double RSS_CEILING_MIB = 192;
+
+    private static Path module;
+
+    @BeforeAll
+    static void machine() {
+        boolean root = "root".equals(System.getProperty("user.name"));
+        if (!root && System.getenv("CI") != null) {
+            throw new AssertionError("CI must run bench/overload as root");
+        }
+        assumeTrue(root, "needs root: bench/overload creates network namespaces and TUN devices");
+        for (String tool : List.of("wg", "wireguard-go", "iperf3", "python3", "ping")) {
+            assumeTrue(CompareIT.onPath(tool), tool + " is not installed (bin/install-deps installs it)");
+        }
+        module = Path.of("").toAbsolutePath();
+    }
+
+    @Test
+    void anUnlimitedSenderDegradesTheTunnelButNeverBreaksIt() throws Exception {
+        Path out = module.resolve("target/overload-short");
+        Files.createDirectories(out);
+        File log = out.resolve("overload.log").toFile();
+        Process p = new ProcessBuilder(module.resolve("overload").toString(), "--seconds", "15", "--out",
+                out.toString()).redirectErrorStream(true).redirectOutput(log).start();
+        if (!p.waitFor(LIMIT_MINUTES, TimeUnit.MINUTES)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            throw new AssertionError("bench/overload took over " + LIMIT_MINUTES + " minutes; " + CompareIT.tail(log));
+        }
+        assertEquals(0, p.exitValue(), "bench/overload failed; " + CompareIT.tail(log));
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, List<Map<String, Object>>>> results =
+                (Map<String, Map<String, List<Map<String, Object>>>>) JsonReader.parse(
+                        Files.readString(out.resolve("results.json")));
+        String table = Files.readString(out.resolve("results.md"));
+        Map<String, Object> jwg = results.get("jwg").get("unlimited").get(0);
+
+        assertTrue((Double) jwg.get("tcp_mbit") >= 5, "the TCP connection beside the flood died\n" + table);
+        assertTrue((Double) jwg.get("pings_answered_pct") >= 25, "pings stopped being answered\n" + table);
+        assertTrue(jwg.get("goodput_vs_limited") instanceof Double g && g >= 0.8,
+                "unlimited UDP got through less than 0.8x of what 500 Mbit/s does\n" + table);
+        assertTrue((Double) jwg.get("rss_peak_mib") <= RSS_CEILING_MIB, "memory grew past its ceiling\n" + table);
+    }
+}
