@@ -1,16 +1,12 @@
 package jwg.bench;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -32,15 +28,7 @@ class CompareIT {
 
     @BeforeAll
     static void machine() {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        if (!root && System.getenv("CI") != null) {
-            throw new AssertionError("CI must run bench/compare as root");
-        }
-        assumeTrue(root, "needs root: bench/compare creates network namespaces and TUN devices");
-        for (String tool : List.of("wg", "wireguard-go", "iperf3", "python3", "ss")) {
-            assumeTrue(onPath(tool), tool + " is not installed (bin/install-deps installs it)");
-        }
-        module = Path.of("").toAbsolutePath();
+        module = Harness.require("compare", "wg", "wireguard-go", "iperf3", "python3", "ss");
     }
 
     @Test
@@ -71,24 +59,9 @@ class CompareIT {
         assertTrue(md.contains("How noisy the machine was."), md);
     }
 
+    @SuppressWarnings("unchecked")
     private static Map<String, Object> run(Path out) throws IOException, InterruptedException {
-        Files.createDirectories(out);
-        File log = out.resolve("compare.log").toFile();
-        ProcessBuilder pb = new ProcessBuilder(module.resolve("compare").toString(), "--short", "--out", out.toString())
-                .redirectErrorStream(true).redirectOutput(log);
-        // Maven has just built both jars; the harness must measure those, not rebuild under a running build.
-        pb.environment().put("JWG_BENCH_NO_BUILD", "1");
-        Process p = pb.start();
-        if (!p.waitFor(LIMIT_MINUTES, TimeUnit.MINUTES)) {
-            p.destroy();
-            p.waitFor(10, TimeUnit.SECONDS);
-            throw new AssertionError("bench/compare --short took over " + LIMIT_MINUTES + " minutes; " + tail(log));
-        }
-        assertEquals(0, p.exitValue(), "bench/compare --short failed; " + tail(log));
-        @SuppressWarnings("unchecked")
-        Map<String, Object> results = (Map<String, Object>) JsonReader.parse(
-                Files.readString(out.resolve("results.json")));
-        return results;
+        return (Map<String, Object>) Harness.run(module, "compare", out, LIMIT_MINUTES, "--short");
     }
 
     private static double median(Map<String, Map<String, Object>> figures, String figure, String impl) {
@@ -98,20 +71,5 @@ class CompareIT {
         Map<String, Object> s = (Map<String, Object>) f.get(impl);
         assertTrue(s != null && s.get("median") instanceof Double, figure + ": no value for " + impl);
         return (Double) s.get("median");
-    }
-
-    static String tail(File log) throws IOException {
-        List<String> lines = Files.readAllLines(log.toPath());
-        return "the end of " + log + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 40),
-                lines.size()));
-    }
-
-    static boolean onPath(String tool) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -1,16 +1,12 @@
 package jwg.bench;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,32 +23,15 @@ class FloodIT {
 
     @BeforeAll
     static void machine() {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        if (!root && System.getenv("CI") != null) {
-            throw new AssertionError("CI must run bench/flood as root");
-        }
-        assumeTrue(root, "needs root: bench/flood creates network namespaces and TUN devices");
-        for (String tool : List.of("wg", "wireguard-go", "python3", "ping")) {
-            assumeTrue(CompareIT.onPath(tool), tool + " is not installed (bin/install-deps installs it)");
-        }
-        module = Path.of("").toAbsolutePath();
+        module = Harness.require("flood", "wg", "wireguard-go", "python3", "ping");
     }
 
     @Test
     void aLegitimatePeerHandshakesThroughAnInitiationFloodAndKeepsItsPings() throws Exception {
         Path out = module.resolve("target/flood-short");
-        Files.createDirectories(out);
-        File log = out.resolve("flood.log").toFile();
-        Process p = new ProcessBuilder(module.resolve("flood").toString(), "--rounds", "1", "--seconds", "20", "--at",
-                "5", "--out", out.toString()).redirectErrorStream(true).redirectOutput(log).start();
-        if (!p.waitFor(LIMIT_MINUTES, TimeUnit.MINUTES)) {
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            throw new AssertionError("bench/flood took over " + LIMIT_MINUTES + " minutes; " + CompareIT.tail(log));
-        }
-        assertEquals(0, p.exitValue(), "bench/flood failed; " + CompareIT.tail(log));
         @SuppressWarnings("unchecked")
-        Map<String, List<Map<String, Object>>> results = (Map<String, List<Map<String, Object>>>) JsonReader.parse(
-                Files.readString(out.resolve("results.json")));
+        Map<String, List<Map<String, Object>>> results = (Map<String, List<Map<String, Object>>>) Harness.run(
+                module, "flood", out, LIMIT_MINUTES, "--rounds", "1", "--seconds", "20", "--at", "5");
         String table = Files.readString(out.resolve("results.md"));
         Map<String, Object> jwg = results.get("jwg").get(0);
         Map<String, Object> control = results.get("wireguard-go").get(0);

@@ -1,15 +1,11 @@
 package jwg.bench;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -28,33 +24,16 @@ class OverloadIT {
 
     @BeforeAll
     static void machine() {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        if (!root && System.getenv("CI") != null) {
-            throw new AssertionError("CI must run bench/overload as root");
-        }
-        assumeTrue(root, "needs root: bench/overload creates network namespaces and TUN devices");
-        for (String tool : List.of("wg", "wireguard-go", "iperf3", "python3", "ping")) {
-            assumeTrue(CompareIT.onPath(tool), tool + " is not installed (bin/install-deps installs it)");
-        }
-        module = Path.of("").toAbsolutePath();
+        module = Harness.require("overload", "wg", "wireguard-go", "iperf3", "python3", "ping");
     }
 
     @Test
     void anUnlimitedSenderDegradesTheTunnelButNeverBreaksIt() throws Exception {
         Path out = module.resolve("target/overload-short");
-        Files.createDirectories(out);
-        File log = out.resolve("overload.log").toFile();
-        Process p = new ProcessBuilder(module.resolve("overload").toString(), "--seconds", "15", "--out",
-                out.toString()).redirectErrorStream(true).redirectOutput(log).start();
-        if (!p.waitFor(LIMIT_MINUTES, TimeUnit.MINUTES)) {
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            throw new AssertionError("bench/overload took over " + LIMIT_MINUTES + " minutes; " + CompareIT.tail(log));
-        }
-        assertEquals(0, p.exitValue(), "bench/overload failed; " + CompareIT.tail(log));
         @SuppressWarnings("unchecked")
         Map<String, Map<String, List<Map<String, Object>>>> results =
-                (Map<String, Map<String, List<Map<String, Object>>>>) JsonReader.parse(
-                        Files.readString(out.resolve("results.json")));
+                (Map<String, Map<String, List<Map<String, Object>>>>) Harness.run(module, "overload", out,
+                        LIMIT_MINUTES, "--seconds", "15");
         String table = Files.readString(out.resolve("results.md"));
         Map<String, Object> jwg = results.get("jwg").get("unlimited").get(0);
 
