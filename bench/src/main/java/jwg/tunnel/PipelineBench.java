@@ -171,8 +171,9 @@ public class PipelineBench {
             await(end);
         }
 
-        /** One packet at a time for Peer.send, without an array per packet. */
+        /** One packet at a time for Peer.send and Peer.receive, without an array per packet. */
         private final Packet[] one = new Packet[1];
+        private final Packet[] arrived = new Packet[1];
 
         /** Seals the next BATCH datagrams from a into batch, round-robin over a's peers, with a's next counters. */
         void sealBatch(byte[][] batch) {
@@ -219,7 +220,10 @@ public class PipelineBench {
 
         /** The ordered half of the pipeline's inbound path, for workers 0. */
         private void deliverInOrder(Packet p) {
-            int n = p.peer.receive(p, now);
+            arrived[0] = p;
+            p.peer.receive(arrived, 1, now);
+            arrived[0] = null;
+            int n = p.result;
             if (n > 0) {
                 deliver(p, n);
             } else if (n == 0) {

@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One host of a test topology: a namespace, its underlay addresses on the veth, and a WireGuard interface of some
@@ -206,7 +208,7 @@ final class Node {
     /** The resident memory of the daemon that listens on the UAPI socket, in KiB (from ss and /proc). */
     long rssKib() {
         String listing = host.sh("ss -xlpn | grep -F '" + socket() + "'").orFail("ss -xlp").out();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("pid=(\\d+)").matcher(listing);
+        Matcher m = Pattern.compile("pid=(\\d+)").matcher(listing);
         if (!m.find()) {
             throw new AssertionError("no process listens on " + socket() + ": " + listing);
         }

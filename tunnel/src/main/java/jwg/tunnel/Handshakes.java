@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.util.internal.PlatformDependent;
 import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
-import java.util.Arrays;
 import java.util.Queue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -51,11 +50,10 @@ final class Handshakes implements AutoCloseable {
     /** An idle worker sleeps until work arrives; this bound only keeps a missed wake-up from being a lasting one. */
     private static final long IDLE_PARK_NANOS = 100_000_000L;
 
-    /** One handshake message as received, in a buffer that is reused. */
+    /** One handshake message as received (classified: its type is msg[0]), in a buffer that is reused. */
     private static final class Received {
         final byte[] msg = new byte[Message.INITIATION_LEN];
         int length;
-        int type;
         InetSocketAddress from;
     }
 
@@ -112,8 +110,7 @@ final class Handshakes implements AutoCloseable {
         }
         content.getBytes(at, r.msg, 0, len);
         if (Message.classify(r.msg, 0, len) != type) {
-            free.offer(r);
-            device.count(Drop.MALFORMED);
+            refuse(r, Drop.MALFORMED);
             return;
         }
         Queue<Received> queue = initiationsIn;
@@ -121,8 +118,7 @@ final class Handshakes implements AutoCloseable {
             int receiver = Message.getInt(r.msg, type == Message.RESPONSE ? Message.RESPONSE_RECEIVER
                     : Message.COOKIE_REPLY_RECEIVER);
             if (device.indices().get(receiver) == null) {
-                free.offer(r);
-                device.count(Drop.UNKNOWN_INDEX);
+                refuse(r, Drop.UNKNOWN_INDEX);
                 return;
             }
             queue = answers;
@@ -130,15 +126,19 @@ final class Handshakes implements AutoCloseable {
             underLoadSince = device.now();
         }
         r.length = len;
-        r.type = type;
         r.from = from;
         if (!queue.offer(r)) {
-            r.from = null;
-            free.offer(r);
-            device.count(Drop.HANDSHAKE_QUEUE_FULL);
+            refuse(r, Drop.HANDSHAKE_QUEUE_FULL);
             return;
         }
         wakeOne();
+    }
+
+    /** r goes back to the pool, counted under why. */
+    private void refuse(Received r, Drop why) {
+        r.from = null;
+        free.offer(r);
+        device.count(why);
     }
 
     private void wakeOne() {
@@ -189,7 +189,7 @@ final class Handshakes implements AutoCloseable {
                     continue;
                 }
                 try {
-                    handle(r.msg, r.length, r.type, r.from);
+                    handle(r.msg, r.length, r.from);
                 } catch (RuntimeException e) {
                     device.log().error("handshake message from " + Uapi.formatEndpoint(r.from) + " failed: " + e);
                 } finally {
@@ -200,13 +200,15 @@ final class Handshakes implements AutoCloseable {
         }
     }
 
-    private void handle(byte[] msg, int len, int type, InetSocketAddress from) {
+    /** A classified message msg[0, len) from the pool (read it here, keep no reference: the buffer is reused). */
+    private void handle(byte[] msg, int len, InetSocketAddress from) {
+        int type = msg[0];
         if (type == Message.COOKIE_REPLY) {
             Session s = device.indices().get(Message.getInt(msg, Message.COOKIE_REPLY_RECEIVER));
             if (s == null) {
                 device.count(Drop.UNKNOWN_INDEX);
             } else {
-                s.peer().consumeCookieReply(Arrays.copyOf(msg, len), device.now());
+                s.peer().consumeCookieReply(msg, device.now());
             }
             return;
         }
@@ -238,7 +240,7 @@ final class Handshakes implements AutoCloseable {
         if (type == Message.INITIATION) {
             initiation(identity, msg, len, from, now);
         } else {
-            response(Arrays.copyOf(msg, len), from, now);
+            response(msg, from, now);
         }
     }
 

@@ -388,7 +388,10 @@ final class Peer {
         rearm();
     }
 
-    /** A response to our initiation (found by its receiver index, macs and load checks passed). */
+    /**
+     * A response to our initiation at msg[0, RESPONSE_LEN) (found by its receiver index, macs and load checks
+     * passed); msg may be a longer, reused buffer.
+     */
     synchronized void consumeResponse(byte[] msg, InetSocketAddress from, long now) {
         if (removed) {
             return;
@@ -399,7 +402,7 @@ final class Peer {
         }
         driver.log(this + ": received handshake response");
         Long sentAt = initiationSentAt.get(from);
-        authenticatedFrom(from, false, msg.length, now);
+        authenticatedFrom(from, false, Message.RESPONSE_LEN, now);
         Keypair kp = handshake.deriveKeypair(now);
         if (kp == null) {
             return;
@@ -462,26 +465,12 @@ final class Peer {
     // ---- inbound ----
 
     /**
-     * The ordered half of receiving a transport message: p was decrypted by a worker (p.result: plaintext length or
-     * a Drop code). Checks the counter against the replay window (here, in arrival order, so the window is exact),
-     * does an authenticated packet's bookkeeping, and returns the length of the IP packet at p.buf[16...] to write to
-     * the TUN device, 0 for a keepalive, or a Drop code.
-     */
-    synchronized int receive(Packet p, long now) {
-        int n = accept(p, now);
-        if (n >= 0) {
-            authenticatedFrom(p.address, true, p.length, now);
-            n = inner(p, n);
-            received(p.keypair, n > 0, now);
-        }
-        rearm();
-        return n;
-    }
-
-    /**
-     * {@link #receive(Packet, long)} for ps[0, count) in order, as one drainer's turn hands them over: each p.result
-     * becomes what receive would return for it. One lock, and the timers and the endpoint are updated once, by the
-     * last packet accepted: its source is where the peer is now.
+     * The ordered half of receiving transport messages, ps[0, count) in arrival order, as one drainer's turn hands
+     * them over: each p was decrypted by a worker (p.result: plaintext length or a Drop code). Checks each counter
+     * against the replay window (here, in arrival order, so the window is exact) and sets p.result to the length of
+     * the IP packet at p.buf[16...] to write to the TUN device, 0 for a keepalive, or a Drop code. One lock, and the
+     * bookkeeping of authenticated packets (timers, endpoint) is done once, by the last packet accepted: its source
+     * is where the peer is now.
      */
     synchronized void receive(Packet[] ps, int count, long now) {
         Packet last = null;
@@ -534,7 +523,7 @@ final class Peer {
         return p.result;
     }
 
-    /** What to write to the TUN device of an accepted plaintext of n bytes: see {@link #receive(Packet, long)}. */
+    /** What to write to the TUN device of an accepted plaintext of n bytes: see {@link #receive}. */
     private static int inner(Packet p, int n) {
         if (n == 0) {
             return 0;

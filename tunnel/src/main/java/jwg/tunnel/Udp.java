@@ -38,7 +38,8 @@ import java.util.concurrent.TimeUnit;
  * by one. Either is said in the log.
  *
  * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
- * bind/close under the device's configuration lock.
+ * sendDirect from any thread (its own sendto, with a buffer per thread); bind/close under the device's configuration
+ * lock.
  */
 final class Udp {
     static final int BATCH = 16;
@@ -211,7 +212,6 @@ final class Udp {
             ch.flush();
         }
     }
-
 
     /**
      * Sends one junk byte to our own port on loopback: it exercises the send and receive paths (pooled allocator,

@@ -385,13 +385,19 @@ final class TwoPeers {
             p.peer.inbound.drain(this::deliverInOrder);
         }
 
+        /** One packet at a time for Peer.receive, which takes a drain turn's batch. */
+        private final Packet[] one = new Packet[1];
+
         private void deliverInOrder(Packet p) {
             // It opened, so the initiator holds this keypair: the responder may send on it from here on, which it
             // does inside receive() when it had packets staged.
             if (p.result >= 0) {
                 heardOn.add(p.keypair);
             }
-            int n = p.peer.receive(p, now());
+            one[0] = p;
+            p.peer.receive(one, 1, now());
+            one[0] = null;
+            int n = p.result;
             if (n > 0) {
                 delivered.add(new Delivery(readSeq(p.buf, Message.TRANSPORT_HEADER_LEN), elapsed));
             } else if (n == 0) {
