@@ -36,6 +36,11 @@ final class Keypairs {
         return is(next, kp);
     }
 
+    /** Whether kp is "previous": a newer session exists, so kp's messages were sealed before the peer knew of it. */
+    boolean isPrevious(Keypair kp) {
+        return is(previous, kp);
+    }
+
     /** Installs a newly derived session, releasing the ones it pushes out. */
     void install(Session fresh) {
         if (fresh.keypair().isInitiator()) {

@@ -469,11 +469,16 @@ final class Peer {
      * them over: each p was decrypted by a worker (p.result: plaintext length or a Drop code). Checks each counter
      * against the replay window (here, in arrival order, so the window is exact) and sets p.result to the length of
      * the IP packet at p.buf[16...] to write to the TUN device, 0 for a keepalive, or a Drop code. One lock, and the
-     * bookkeeping of authenticated packets (timers, endpoint) is done once, by the last packet accepted: its source
-     * is where the peer is now.
+     * bookkeeping of authenticated packets (timers, endpoint) is done once, by the last packet accepted.
+     *
+     * <p>The endpoint follows the last packet accepted on the current or next session, not on "previous": the peer
+     * sealed those before it heard of our newest handshake, so their source is where it was, not where it is. When
+     * roaming has just moved us to another of the peer's addresses with a handshake, the peer's packets still in
+     * flight from the old one would otherwise move us straight back.
      */
     synchronized void receive(Packet[] ps, int count, long now) {
         Packet last = null;
+        InetSocketAddress from = null;
         long bytes = 0;
         boolean data = false;
         for (int i = 0; i < count; i++) {
@@ -481,6 +486,9 @@ final class Peer {
             int n = accept(p, now);
             if (n >= 0) {
                 last = p;
+                if (!keypairs.isPrevious(p.keypair)) {
+                    from = p.address;
+                }
                 bytes += p.length;
                 n = inner(p, n);
                 data |= n > 0;
@@ -488,7 +496,7 @@ final class Peer {
             p.result = n;
         }
         if (last != null) {
-            authenticatedFrom(last.address, true, bytes, now);
+            authenticatedFrom(from, true, bytes, now);
             received(last.keypair, data, now);
         }
         rearm();

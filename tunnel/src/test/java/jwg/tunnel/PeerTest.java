@@ -8,12 +8,14 @@ import static jwg.tunnel.TwoPeers.millis;
 import static jwg.tunnel.TwoPeers.seconds;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -179,6 +181,43 @@ class PeerTest {
         assertSame(w.b.peer().currentKeypair(), fresh);
         w.advance(millis(20));
         assertEquals(List.of(3, 4), w.a.delivered(), "a still opens what b sealed on the previous session");
+    }
+
+    // ---- §2.1: the endpoint follows authenticated packets ----
+
+    @Test
+    void theEndpointFollowsPacketsOnTheNewestSessionNotThoseSealedBeforeIt() {
+        TwoPeers w = new TwoPeers();
+        InetSocketAddress elsewhere = new InetSocketAddress("203.0.113.9", 4242);
+        w.a.expectMoves();
+        w.a.send(1);
+        w.b.loseOutgoing(DATA);
+        w.b.send(2);
+        Datagram sealedBefore = w.b.sent(DATA).get(0);
+        w.b.deliverOutgoing();
+
+        // a rekeys: b's packet 2 is now on a's "previous" session. Arriving late from an old address, it is
+        // accepted, but it says where b was when it sealed it, not where b is.
+        w.advanceTo(REKEY_AFTER_TIME.plusSeconds(1));
+        w.a.send(3);
+        w.advance(millis(1));
+        assertNotEquals(sealedBefore.keypair().remoteIndex(), w.a.peer().currentKeypair().localIndex(),
+                "a has a new session");
+        w.a.inject(sealedBefore, elsewhere);
+        assertEquals(List.of(2), w.a.delivered());
+        assertEquals(w.b.address, w.a.peer().endpoint(), "a packet sealed before the new session moved the endpoint");
+
+        // The same late arrival on the newest session does move it: that is ordinary roaming. (a's packet 5 is b's
+        // key confirmation: b sends on the new session from then on.)
+        w.a.send(5);
+        w.b.loseOutgoing(DATA);
+        w.b.send(4);
+        Datagram onTheNewest = w.b.sent(DATA).get(1);
+        assertEquals(w.a.peer().currentKeypair().localIndex(), onTheNewest.keypair().remoteIndex());
+        w.a.inject(onTheNewest, elsewhere);
+        assertEquals(List.of(2, 4), w.a.delivered());
+        assertEquals(elsewhere, w.a.peer().endpoint());
+        assertEquals(List.of(w.b.address + " -> " + elsewhere), w.a.roams());
     }
 
     // ---- §5.4.6: replay ----

@@ -196,6 +196,8 @@ final class TwoPeers {
         private final List<Long> keepalivesReceived = new ArrayList<>();
         private final List<String> log = new ArrayList<>();
         private final Set<Kind> lost = EnumSet.noneOf(Kind.class);
+        private final List<String> roams = new ArrayList<>();
+        private boolean movesExpected;
         /** Keypairs a transport message arrived on: a responder's are confirmed (§5.4.5). */
         private final Set<Keypair> heardOn = new HashSet<>();
         private final Map<Keypair, Long> lastCounter = new HashMap<>();
@@ -244,7 +246,12 @@ final class TwoPeers {
 
         /** A datagram arrives again, now, from where it came from the first time (a replay, or a late copy). */
         void inject(Datagram d) {
-            receive(d.bytes.clone(), other.address);
+            inject(d, other.address);
+        }
+
+        /** A datagram arrives again, now, from another address (the other side's old one, after it moved). */
+        void inject(Datagram d, InetSocketAddress from) {
+            receive(d.bytes.clone(), from);
             settle();
         }
 
@@ -257,6 +264,16 @@ final class TwoPeers {
         /** From now on the wire delivers everything this side sends. */
         void deliverOutgoing() {
             lost.clear();
+        }
+
+        /** The other side moves in this test: its roams are recorded ({@link #roams}) instead of failing it. */
+        void expectMoves() {
+            movesExpected = true;
+        }
+
+        /** The other side's moves this side noticed, "from -> to". */
+        List<String> roams() {
+            return List.copyOf(roams);
         }
 
         /** Whether the peer can have a packet buffer for a keepalive or a staged packet. */
@@ -522,7 +539,10 @@ final class TwoPeers {
 
         @Override
         public void endpointRoamed(Peer p, InetSocketAddress from, InetSocketAddress to) {
-            throw new AssertionError("nobody moved, yet " + name + " saw " + from + " roam to " + to);
+            if (!movesExpected) {
+                throw new AssertionError("nobody moved, yet " + name + " saw " + from + " roam to " + to);
+            }
+            roams.add(from + " -> " + to);
         }
 
         @Override
