@@ -1,24 +1,33 @@
 package jwg.tunnel;
 
-import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Cryptokey routing (§2): the allowed-IPs table, a path-compressed binary trie per address family giving the
  * longest-prefix match, like the kernel's allowedips.c.
  *
  * <p>Readers never lock: every packet looks up a destination (outbound) or a source (inbound), so the tries are
- * persistent. A change copies the nodes on its path (at most one per prefix bit) and publishes a new root through a
- * volatile field; a lookup walks whichever immutable snapshot it read. Writers (configuration) are serialized by this
- * object's lock. Prefixes are stored masked to their length, as the kernel and wireguard-go report them back.
+ * persistent as far as readers can tell. Writers (configuration) are serialized by this object's lock and change the
+ * table through an {@link Edit}: the edit copies a published node before changing it, but changes the nodes it made
+ * itself in place (they carry its token, and nobody else can reach them yet), and publishes the new roots through
+ * volatile fields when it ends. So a set of 100,000 prefixes allocates about two nodes for each instead of a copy of
+ * its whole path, and a reader sees a peer's allowed IPs either as they were or as they are after the edit, never
+ * half replaced. The volatile write of a root after the last change is what makes the nodes' plain fields safe to
+ * read.
+ *
+ * <p>The trie is the only record of who owns what: a node with a value is an entry, and its sequence number keeps the
+ * order entries were added in, which is the order `wg show` lists them. So an entry costs its node (and about one
+ * branch node) and nothing else; listing or removing one owner's entries walks the trie, which configuration can
+ * afford and packets never do.
  *
  * <p>Addresses are held as two longs (IPv4 in the high 32 bits of the first), so both families share one trie code and
  * a lookup reads straight from packet bytes without allocating.
@@ -32,79 +41,285 @@ public final class AllowedIps<T> {
         }
     }
 
+    /**
+     * A prefix in the trie's own form, masked to its length: what a configuration line parses to, without making an
+     * InetAddress.
+     */
+    public record Entry(long hi, long lo, int cidr, boolean v4) {
+        /** The masked entry for hi/lo (an IPv4 address in the top 32 bits of hi); cidr must fit the family. */
+        public static Entry of(long hi, long lo, int cidr, boolean v4) {
+            int bits = v4 ? 32 : 128;
+            if (cidr < 0 || cidr > bits) {
+                throw new IllegalArgumentException("prefix length " + cidr + " is out of range 0-" + bits);
+            }
+            return new Entry(hi & maskHi(cidr), lo & maskLo(cidr), cidr, v4);
+        }
+
+        static Entry of(InetAddress address, int cidr) {
+            byte[] raw = address.getAddress();
+            return raw.length == 4
+                    ? of((long) be32(raw, 0) << 32, 0, cidr, true)
+                    : of(be64(raw, 0), be64(raw, 8), cidr, false);
+        }
+
+        Prefix prefix() {
+            byte[] raw = new byte[v4 ? 4 : 16];
+            for (int i = 0; i < raw.length; i++) {
+                raw[i] = (byte) (i < 8 ? hi >>> (56 - 8 * i) : lo >>> (120 - 8 * i));
+            }
+            try {
+                // getByAddress would turn a 16-byte IPv4-mapped address into an IPv4 one; it must stay IPv6.
+                return new Prefix(v4 ? InetAddress.getByAddress(raw) : Inet6Address.getByAddress(null, raw, -1), cidr);
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /**
+     * A trie node: an entry if it has a value, else only a branch. Its fields change only while it carries the token
+     * of the edit in progress, which is before anyone else can see it.
+     */
     private static final class Node<T> {
+        final Object owner;
         final long hi;
         final long lo;
         final int cidr;
-        final T value;
-        final Node<T> zero;
-        final Node<T> one;
+        T value;
+        /** When value was given this prefix: entries list in this order. */
+        long seq;
+        Node<T> zero;
+        Node<T> one;
 
-        Node(long hi, long lo, int cidr, T value, Node<T> zero, Node<T> one) {
+        Node(Object owner, long hi, long lo, int cidr) {
+            this.owner = owner;
             this.hi = hi;
             this.lo = lo;
             this.cidr = cidr;
-            this.value = value;
-            this.zero = zero;
-            this.one = one;
         }
 
-        Node<T> withValue(T v) {
-            return new Node<>(hi, lo, cidr, v, zero, one);
+        Node<T> child(int bit) {
+            return bit == 0 ? zero : one;
         }
 
-        Node<T> withChild(int bit, Node<T> child) {
-            return bit == 0 ? new Node<>(hi, lo, cidr, value, child, one) : new Node<>(hi, lo, cidr, value, zero, child);
+        void setChild(int bit, Node<T> child) {
+            if (bit == 0) {
+                zero = child;
+            } else {
+                one = child;
+            }
         }
     }
 
     private volatile Node<T> root4;
     private volatile Node<T> root6;
-    private final Map<T, LinkedHashSet<Prefix>> byValue = new HashMap<>();
+    /** The last sequence number given to an entry; only under the lock. */
+    private long sequence;
+
+    /** Changes made together and published when {@link #edit} returns; use it only inside that call. */
+    public final class Edit {
+        private final Object token = new Object();
+        private Node<T> draft4 = root4;
+        private Node<T> draft6 = root6;
+
+        private Edit() {}
+
+        /**
+         * Routes e to value, taking it from whichever value had it before (§2: one owner per prefix). Given again to
+         * the same value, it keeps its place in the listing.
+         */
+        public void insert(Entry e, T value) {
+            Objects.requireNonNull(value);
+            if (e.v4) {
+                draft4 = insertAt(draft4, e.hi, e.lo, e.cidr, value);
+            } else {
+                draft6 = insertAt(draft6, e.hi, e.lo, e.cidr, value);
+            }
+        }
+
+        /** Removes e if value owns it (UAPI "allowed_ip=-…"); true if it did. */
+        public boolean remove(Entry e, T value) {
+            if (!Objects.equals(lookupExact(e.v4 ? draft4 : draft6, e.hi, e.lo, e.cidr), value)) {
+                return false;
+            }
+            if (e.v4) {
+                draft4 = removeAt(draft4, e.hi, e.lo, e.cidr);
+            } else {
+                draft6 = removeAt(draft6, e.hi, e.lo, e.cidr);
+            }
+            return true;
+        }
+
+        /** Removes every entry of value (a removed peer, or replace_allowed_ips). */
+        public void removeAll(T value) {
+            draft4 = removeOwned(draft4, value);
+            draft6 = removeOwned(draft6, value);
+        }
+
+        /** Removes every entry (replace_peers). */
+        public void clear() {
+            draft4 = null;
+            draft6 = null;
+        }
+
+        /** n itself if this edit made it, else a copy this edit may change. */
+        private Node<T> mine(Node<T> n) {
+            if (n.owner == token) {
+                return n;
+            }
+            Node<T> m = new Node<>(token, n.hi, n.lo, n.cidr);
+            m.value = n.value;
+            m.seq = n.seq;
+            m.zero = n.zero;
+            m.one = n.one;
+            return m;
+        }
+
+        private Node<T> entry(long hi, long lo, int cidr, T value) {
+            Node<T> n = new Node<>(token, hi, lo, cidr);
+            n.value = value;
+            n.seq = ++sequence;
+            return n;
+        }
+
+        private Node<T> insertAt(Node<T> n, long hi, long lo, int cidr, T value) {
+            if (n == null) {
+                return entry(hi, lo, cidr, value);
+            }
+            int common = Math.min(commonBits(n.hi, n.lo, hi, lo), Math.min(n.cidr, cidr));
+            if (common == n.cidr && common == cidr) {
+                if (value.equals(n.value)) {
+                    return n;
+                }
+                Node<T> m = mine(n);
+                m.value = value;
+                m.seq = ++sequence;
+                return m;
+            }
+            if (common == n.cidr) {
+                int b = bit(hi, lo, n.cidr);
+                Node<T> child = n.child(b);
+                Node<T> updated = insertAt(child, hi, lo, cidr, value);
+                if (updated == child) {
+                    return n;
+                }
+                Node<T> m = mine(n);
+                m.setChild(b, updated);
+                return m;
+            }
+            if (common == cidr) {
+                Node<T> above = entry(hi, lo, cidr, value);
+                above.setChild(bit(n.hi, n.lo, cidr), n);
+                return above;
+            }
+            Node<T> branch = new Node<>(token, hi & maskHi(common), lo & maskLo(common), common);
+            int b = bit(hi, lo, common);
+            branch.setChild(b, entry(hi, lo, cidr, value));
+            branch.setChild(b ^ 1, n);
+            return branch;
+        }
+
+        private Node<T> removeAt(Node<T> n, long hi, long lo, int cidr) {
+            if (n == null || n.cidr > cidr || !matches(n, hi, lo)) {
+                return n;
+            }
+            if (n.cidr == cidr) {
+                Node<T> m = mine(n);
+                m.value = null;
+                return collapse(m);
+            }
+            int b = bit(hi, lo, n.cidr);
+            Node<T> child = n.child(b);
+            Node<T> updated = removeAt(child, hi, lo, cidr);
+            if (updated == child) {
+                return n;
+            }
+            Node<T> m = mine(n);
+            m.setChild(b, updated);
+            return collapse(m);
+        }
+
+        private Node<T> removeOwned(Node<T> n, T value) {
+            if (n == null) {
+                return null;
+            }
+            Node<T> zero = removeOwned(n.zero, value);
+            Node<T> one = removeOwned(n.one, value);
+            boolean owned = value.equals(n.value);
+            if (!owned && zero == n.zero && one == n.one) {
+                return n;
+            }
+            Node<T> m = mine(n);
+            m.zero = zero;
+            m.one = one;
+            if (owned) {
+                m.value = null;
+            }
+            return collapse(m);
+        }
+
+        private void publish() {
+            root4 = draft4;
+            root6 = draft6;
+        }
+    }
+
+    /** Makes the changes and publishes them together: a lookup sees the table before them or after, not between. */
+    public synchronized void edit(Consumer<Edit> changes) {
+        Edit e = new Edit();
+        changes.accept(e);
+        e.publish();
+    }
 
     /** Routes prefix to value, taking it from whichever value had it before (§2: one owner per prefix). */
-    public synchronized void insert(InetAddress address, int cidr, T value) {
-        Prefix p = prefix(address, cidr);
-        long[] k = key(p.address());
-        boolean v4 = p.address() instanceof Inet4Address;
-        T previous = lookupExact(v4 ? root4 : root6, k[0], k[1], cidr);
-        if (previous != null) {
-            forget(previous, p);
-        }
-        if (v4) {
-            root4 = insert(root4, k[0], k[1], cidr, value);
-        } else {
-            root6 = insert(root6, k[0], k[1], cidr, value);
-        }
-        byValue.computeIfAbsent(value, x -> new LinkedHashSet<>()).add(p);
+    public void insert(InetAddress address, int cidr, T value) {
+        Entry e = Entry.of(address, cidr);
+        edit(x -> x.insert(e, value));
     }
 
     /** Removes prefix if value owns it (UAPI "allowed_ip=-…"); true if it did. */
     public synchronized boolean remove(InetAddress address, int cidr, T value) {
-        Prefix p = prefix(address, cidr);
-        LinkedHashSet<Prefix> owned = byValue.get(value);
-        if (owned == null || !owned.contains(p)) {
-            return false;
-        }
-        removeFromTrie(p);
-        forget(value, p);
-        return true;
+        Edit x = new Edit();
+        boolean removed = x.remove(Entry.of(address, cidr), value);
+        x.publish();
+        return removed;
     }
 
     /** Removes every prefix of value (a removed peer, or replace_allowed_ips). */
-    public synchronized void removeAll(T value) {
-        LinkedHashSet<Prefix> owned = byValue.remove(value);
-        if (owned != null) {
-            for (Prefix p : owned) {
-                removeFromTrie(p);
-            }
-        }
+    public void removeAll(T value) {
+        edit(x -> x.removeAll(value));
     }
 
     /** value's prefixes in the order they were added. */
     public synchronized List<Prefix> entries(T value) {
-        LinkedHashSet<Prefix> owned = byValue.get(value);
-        return owned == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(owned));
+        List<Prefix> list = entriesByValue().get(value);
+        return list == null ? List.of() : list;
+    }
+
+    /** Every value's prefixes, each in the order they were added: one walk of the table for a whole `wg show`. */
+    public synchronized Map<T, List<Prefix>> entriesByValue() {
+        List<Found<T>> found = new ArrayList<>();
+        collect(root4, true, found);
+        collect(root6, false, found);
+        found.sort(Comparator.comparingLong(f -> f.node.seq));
+        Map<T, List<Prefix>> byValue = new HashMap<>();
+        for (Found<T> f : found) {
+            Node<T> n = f.node;
+            byValue.computeIfAbsent(n.value, x -> new ArrayList<>()).add(new Entry(n.hi, n.lo, n.cidr, f.v4).prefix());
+        }
+        return byValue;
+    }
+
+    private record Found<T>(Node<T> node, boolean v4) {}
+
+    private static <T> void collect(Node<T> n, boolean v4, List<Found<T>> into) {
+        if (n != null) {
+            if (n.value != null) {
+                into.add(new Found<>(n, v4));
+            }
+            collect(n.zero, v4, into);
+            collect(n.one, v4, into);
+        }
     }
 
     /** Longest-prefix match of an IPv4 address given as an int (network order bits). */
@@ -129,8 +344,8 @@ public final class AllowedIps<T> {
     }
 
     public T lookup(InetAddress address) {
-        long[] k = key(address);
-        return address instanceof Inet4Address ? lookup(root4, k[0], k[1], 32) : lookup(root6, k[0], k[1], 128);
+        byte[] raw = address.getAddress();
+        return lookup(raw, 0, raw.length == 4);
     }
 
     private static <T> T lookup(Node<T> n, long hi, long lo, int bits) {
@@ -142,7 +357,7 @@ public final class AllowedIps<T> {
             if (n.cidr == bits) {
                 break;
             }
-            n = bit(hi, lo, n.cidr) == 0 ? n.zero : n.one;
+            n = n.child(bit(hi, lo, n.cidr));
         }
         return best;
     }
@@ -152,44 +367,9 @@ public final class AllowedIps<T> {
             if (n.cidr == cidr) {
                 return n.value;
             }
-            n = bit(hi, lo, n.cidr) == 0 ? n.zero : n.one;
+            n = n.child(bit(hi, lo, n.cidr));
         }
         return null;
-    }
-
-    private static <T> Node<T> insert(Node<T> n, long hi, long lo, int cidr, T value) {
-        if (n == null) {
-            return new Node<>(hi, lo, cidr, value, null, null);
-        }
-        int common = Math.min(commonBits(n.hi, n.lo, hi, lo), Math.min(n.cidr, cidr));
-        if (common == n.cidr && common == cidr) {
-            return n.withValue(value);
-        }
-        if (common == n.cidr) {
-            int b = bit(hi, lo, n.cidr);
-            return n.withChild(b, insert(b == 0 ? n.zero : n.one, hi, lo, cidr, value));
-        }
-        if (common == cidr) {
-            return new Node<T>(hi, lo, cidr, value, null, null).withChild(bit(n.hi, n.lo, cidr), n);
-        }
-        Node<T> leaf = new Node<>(hi, lo, cidr, value, null, null);
-        long[] m = mask(hi, lo, common);
-        return bit(hi, lo, common) == 0
-                ? new Node<>(m[0], m[1], common, null, leaf, n)
-                : new Node<>(m[0], m[1], common, null, n, leaf);
-    }
-
-    private static <T> Node<T> remove(Node<T> n, long hi, long lo, int cidr) {
-        if (n == null || n.cidr > cidr || !matches(n, hi, lo)) {
-            return n;
-        }
-        if (n.cidr == cidr) {
-            return collapse(n.withValue(null));
-        }
-        int b = bit(hi, lo, n.cidr);
-        Node<T> child = b == 0 ? n.zero : n.one;
-        Node<T> updated = remove(child, hi, lo, cidr);
-        return updated == child ? n : collapse(n.withChild(b, updated));
     }
 
     /** A node without a value exists only to branch: with fewer than two children it goes. */
@@ -200,40 +380,9 @@ public final class AllowedIps<T> {
         return n.zero != null ? n.zero : n.one;
     }
 
-    private void removeFromTrie(Prefix p) {
-        long[] k = key(p.address());
-        if (p.address() instanceof Inet4Address) {
-            root4 = remove(root4, k[0], k[1], p.cidr());
-        } else {
-            root6 = remove(root6, k[0], k[1], p.cidr());
-        }
-    }
-
-    private void forget(T value, Prefix p) {
-        LinkedHashSet<Prefix> owned = byValue.get(value);
-        if (owned != null && owned.remove(p) && owned.isEmpty()) {
-            byValue.remove(value);
-        }
-    }
-
     /** The prefix masked to cidr bits; cidr must fit the family (0-32 or 0-128). */
     public static Prefix prefix(InetAddress address, int cidr) {
-        int bits = address instanceof Inet4Address ? 32 : 128;
-        if (cidr < 0 || cidr > bits) {
-            throw new IllegalArgumentException("prefix length " + cidr + " is out of range 0-" + bits);
-        }
-        byte[] raw = address.getAddress();
-        for (int i = 0; i < raw.length; i++) {
-            int keep = Math.max(0, Math.min(8, cidr - 8 * i));
-            raw[i] &= (byte) (0xff00 >> keep);
-        }
-        try {
-            // getByAddress would turn a 16-byte IPv4-mapped address into an IPv4 one; it must stay IPv6.
-            InetAddress masked = raw.length == 16 ? Inet6Address.getByAddress(null, raw, -1) : InetAddress.getByAddress(raw);
-            return new Prefix(masked, cidr);
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException(e);
-        }
+        return Entry.of(address, cidr).prefix();
     }
 
     private static boolean matches(Node<?> n, long hi, long lo) {
@@ -249,15 +398,14 @@ public final class AllowedIps<T> {
         return (int) (index < 64 ? hi >>> (63 - index) : lo >>> (127 - index)) & 1;
     }
 
-    private static long[] mask(long hi, long lo, int bits) {
-        long mh = bits == 0 ? 0 : bits >= 64 ? -1L : -1L << (64 - bits);
-        long ml = bits <= 64 ? 0 : bits == 128 ? -1L : -1L << (128 - bits);
-        return new long[] {hi & mh, lo & ml};
+    /** The high half of a mask of the first bits bits. */
+    private static long maskHi(int bits) {
+        return bits == 0 ? 0 : bits >= 64 ? -1L : -1L << (64 - bits);
     }
 
-    private static long[] key(InetAddress address) {
-        byte[] raw = address.getAddress();
-        return raw.length == 4 ? new long[] {(long) be32(raw, 0) << 32, 0} : new long[] {be64(raw, 0), be64(raw, 8)};
+    /** The low half of a mask of the first bits bits. */
+    private static long maskLo(int bits) {
+        return bits <= 64 ? 0 : bits == 128 ? -1L : -1L << (128 - bits);
     }
 
     private static int be32(byte[] b, int off) {

@@ -2,13 +2,13 @@ package jwg.tunnel;
 
 import java.io.IOException;
 import java.io.Writer;
-import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import jwg.noise.Key;
 import jwg.roaming.Addresses;
 import jwg.roaming.HostPort;
@@ -64,6 +64,7 @@ final class Uapi {
             if (device.udp().fwmark() != 0) {
                 line(sb, "fwmark", Integer.toUnsignedString(device.udp().fwmark()));
             }
+            Map<Peer, List<AllowedIps.Prefix>> allowed = device.allowedIps().entriesByValue();
             for (Peer p : device.peers()) {
                 line(sb, "public_key", p.publicKey.toHex());
                 line(sb, "preshared_key", p.presharedKey().toHex());
@@ -77,7 +78,7 @@ final class Uapi {
                 line(sb, "tx_bytes", Long.toString(p.txBytes()));
                 line(sb, "rx_bytes", Long.toString(p.rxBytes()));
                 line(sb, "persistent_keepalive_interval", Integer.toString(p.persistentKeepalive()));
-                for (AllowedIps.Prefix prefix : device.allowedIps().entries(p)) {
+                for (AllowedIps.Prefix prefix : allowed.getOrDefault(p, List.of())) {
                     line(sb, "allowed_ip", formatAddress(prefix.address()) + "/" + prefix.cidr());
                 }
                 if (sb.length() > 1 << 16) {
@@ -131,14 +132,21 @@ final class Uapi {
         return change;
     }
 
+    private static final String ALLOWED_IP = "allowed_ip=";
+
     private static void parseLine(UapiChange change, String line) throws UapiError {
+        UapiChange.PeerChange peer = change.peers.isEmpty() ? null : change.peers.get(change.peers.size() - 1);
+        if (peer != null && line.startsWith(ALLOWED_IP)) {
+            // Most lines of a big set: no key and value strings for them.
+            peer.allowedIps.add(parseAllowedIp(line, ALLOWED_IP.length()));
+            return;
+        }
         int eq = line.indexOf('=');
         if (eq < 0) {
             throw new UapiError(UapiError.EPROTO, "line without '=': " + line);
         }
         String key = line.substring(0, eq);
         String value = line.substring(eq + 1);
-        UapiChange.PeerChange peer = change.peers.isEmpty() ? null : change.peers.get(change.peers.size() - 1);
         if (key.equals("public_key")) {
             change.peers.add(new UapiChange.PeerChange(hexKey(key, value)));
             return;
@@ -170,7 +178,6 @@ final class Uapi {
                 }
                 peer.endpointHost = value;
             }
-            case "allowed_ip" -> peer.allowedIps.add(parseAllowedIp(value));
             case "protocol_version" -> {
                 if (!value.equals("1")) {
                     throw new UapiError(UapiError.EINVAL, "invalid protocol version: " + value);
@@ -241,16 +248,21 @@ final class Uapi {
             // Switched on: the first keepalive goes now (after the whole set, which may also name the endpoint).
             startKeepalive.add(peer);
         }
-        if (pc.replaceAllowedIps) {
-            device.allowedIps().removeAll(peer);
-        }
-        for (UapiChange.AllowedIp a : pc.allowedIps) {
-            if (a.remove()) {
-                device.allowedIps().remove(a.address(), a.cidr(), peer);
-            } else {
-                device.allowedIps().insert(a.address(), a.cidr(), peer);
+        Peer owner = peer;
+        // One edit: packets routed meanwhile see the peer's allowed IPs as before the set or after it, never emptied
+        // by replace_allowed_ips and half refilled.
+        device.allowedIps().edit(e -> {
+            if (pc.replaceAllowedIps) {
+                e.removeAll(owner);
             }
-        }
+            for (UapiChange.AllowedIp a : pc.allowedIps) {
+                if (a.remove()) {
+                    e.remove(a.entry(), owner);
+                } else {
+                    e.insert(a.entry(), owner);
+                }
+            }
+        });
     }
 
     // ---- values ----
@@ -264,12 +276,23 @@ final class Uapi {
     }
 
     private static long number(String key, String value, long max) throws UapiError {
-        if (value.isEmpty() || value.length() > 10 || !value.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
-            throw new UapiError(UapiError.EINVAL, "invalid " + key + ": " + value);
+        return number(key, value, 0, value.length(), max);
+    }
+
+    /** The decimal number s[from, to): digits only, at most 10 of them, no more than max. */
+    private static long number(String key, String s, int from, int to, long max) throws UapiError {
+        long v = 0;
+        boolean digits = from < to && to - from <= 10;
+        for (int i = from; digits && i < to; i++) {
+            char c = s.charAt(i);
+            digits = c >= '0' && c <= '9';
+            v = v * 10 + (c - '0');
         }
-        long v = Long.parseLong(value);
+        if (!digits) {
+            throw new UapiError(UapiError.EINVAL, "invalid " + key + ": " + s.substring(from, to));
+        }
         if (v > max) {
-            throw new UapiError(UapiError.EINVAL, key + " out of range: " + value);
+            throw new UapiError(UapiError.EINVAL, key + " out of range: " + s.substring(from, to));
         }
         return v;
     }
@@ -310,18 +333,29 @@ final class Uapi {
         return new InetSocketAddress(address, (int) number("endpoint port", port, 0xffff));
     }
 
-    /** "ip/cidr", or "-ip/cidr" to remove one entry (wireguard-tools since 2025). */
-    static UapiChange.AllowedIp parseAllowedIp(String value) throws UapiError {
-        boolean remove = value.startsWith("-");
-        String v = remove ? value.substring(1) : value;
-        int slash = v.indexOf('/');
-        InetAddress address = slash < 0 ? null : IpLiteral.parse(v.substring(0, slash));
-        if (address == null || address.getHostAddress().contains("%")) {
-            throw new UapiError(UapiError.EINVAL, "invalid allowed_ip: " + value);
+    /**
+     * An allowed_ip line's value from start: "ip/cidr", or "-ip/cidr" to remove one entry (wireguard-tools since
+     * 2025). Read in place, and an IPv4 prefix goes straight to the trie's form without an InetAddress: a set may
+     * carry 100,000 of them.
+     */
+    static UapiChange.AllowedIp parseAllowedIp(String line, int start) throws UapiError {
+        boolean remove = line.startsWith("-", start);
+        int from = remove ? start + 1 : start;
+        int slash = line.indexOf('/', from);
+        if (slash < 0) {
+            throw new UapiError(UapiError.EINVAL, "invalid allowed_ip: " + line.substring(start));
         }
-        int bits = address instanceof Inet4Address ? 32 : 128;
-        int cidr = (int) number("allowed_ip prefix length", v.substring(slash + 1), bits);
-        return new UapiChange.AllowedIp(AllowedIps.prefix(address, cidr).address(), cidr, remove);
+        long v4 = IpLiteral.ipv4(line, from, slash);
+        if (v4 >= 0) {
+            int cidr = (int) number("allowed_ip prefix length", line, slash + 1, line.length(), 32);
+            return new UapiChange.AllowedIp(AllowedIps.Entry.of(v4 << 32, 0, cidr, true), remove);
+        }
+        InetAddress address = IpLiteral.parse(line.substring(from, slash));
+        if (!(address instanceof Inet6Address v6) || v6.getScopeId() != 0 || v6.getScopedInterface() != null) {
+            throw new UapiError(UapiError.EINVAL, "invalid allowed_ip: " + line.substring(start));
+        }
+        int cidr = (int) number("allowed_ip prefix length", line, slash + 1, line.length(), 128);
+        return new UapiChange.AllowedIp(AllowedIps.Entry.of(address, cidr), remove);
     }
 
     static String formatEndpoint(InetSocketAddress e) {

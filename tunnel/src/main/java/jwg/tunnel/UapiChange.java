@@ -1,6 +1,5 @@
 package jwg.tunnel;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,5 +30,5 @@ final class UapiChange {
         }
     }
 
-    record AllowedIp(InetAddress address, int cidr, boolean remove) {}
+    record AllowedIp(AllowedIps.Entry entry, boolean remove) {}
 }

@@ -49,14 +49,18 @@ final class UapiReader {
             if (pos == end && !fill()) {
                 return null;
             }
-            byte b = buf[pos++];
-            if (b == '\n') {
-                break;
+            int nl = pos;
+            while (nl < end && buf[nl] != '\n') {
+                nl++;
             }
-            if (len < MAX_LINE) {
-                line[len++] = b;
-            } else {
-                tooLong = true;
+            int take = Math.min(nl - pos, MAX_LINE - len);
+            System.arraycopy(buf, pos, line, len, take);
+            len += take;
+            tooLong |= take < nl - pos;
+            pos = nl;
+            if (nl < end) {
+                pos++;
+                break;
             }
         }
         if (tooLong) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +48,40 @@ class AllowedIpsTest {
         assertEquals("b", t.lookup(ip("10.0.0.7")));
         assertEquals(List.of(), t.entries("a"));
         assertEquals(1, t.entries("b").size());
+    }
+
+    @Test
+    void entriesListInTheOrderTheirOwnerGotThem() throws Exception {
+        AllowedIps<String> t = new AllowedIps<>();
+        t.insert(ip("10.0.0.0"), 24, "a");
+        t.insert(ip("fd00::"), 8, "a");
+        t.insert(ip("10.0.1.0"), 24, "a");
+        t.insert(ip("10.0.0.0"), 24, "a");
+        assertEquals("[10.0.0.0/24, fd00:0:0:0:0:0:0:0/8, 10.0.1.0/24]", t.entries("a").toString(),
+                "given again to its owner, an entry keeps its place");
+        t.insert(ip("10.0.0.0"), 24, "b");
+        t.insert(ip("10.0.0.0"), 24, "a");
+        assertEquals("[fd00:0:0:0:0:0:0:0/8, 10.0.1.0/24, 10.0.0.0/24]", t.entries("a").toString(),
+                "taken away and given back, it comes last");
+        assertEquals(Map.of("a", t.entries("a")), t.entriesByValue());
+    }
+
+    @Test
+    void anEditIsSeenWholeOrNotAtAll() throws Exception {
+        AllowedIps<String> t = new AllowedIps<>();
+        t.insert(ip("10.0.0.0"), 8, "a");
+        AllowedIps.Entry narrower = AllowedIps.Entry.of(ip("10.0.0.0"), 16);
+        AllowedIps.Entry other = AllowedIps.Entry.of(ip("10.1.0.0"), 16);
+        InetAddress probe = ip("10.1.0.1");
+        t.edit(e -> {
+            e.removeAll("a");
+            e.insert(narrower, "a");
+            e.insert(other, "b");
+            assertEquals("a", t.lookup(probe), "a reader during the edit sees the table before it");
+        });
+        assertEquals("b", t.lookup(ip("10.1.0.1")));
+        assertEquals("a", t.lookup(ip("10.0.0.1")));
+        assertNull(t.lookup(ip("10.2.0.1")));
     }
 
     @Test

@@ -95,7 +95,10 @@ class UapiTest {
                 "bogus=1", peer + "private_key=" + PRIVATE, peer + "listen_port=1", peer + "endpoint=example.com:1",
                 peer + "endpoint=10.0.0.1", peer + "endpoint=[::1]", peer + "endpoint=10.0.0.256:1",
                 peer + "endpoint=10.0.0.1:65536", peer + "allowed_ip=10.0.0.0/33", peer + "allowed_ip=::/129",
-                peer + "allowed_ip=10.0.0.0", peer + "allowed_ip=localhost/32", peer + "protocol_version=2",
+                peer + "allowed_ip=10.0.0.0", peer + "allowed_ip=localhost/32", peer + "allowed_ip=010.0.0.0/8",
+                peer + "allowed_ip=10.0.0.256/32", peer + "allowed_ip=10.0.0/24", peer + "allowed_ip=10.0.0.0.0/32",
+                peer + "allowed_ip=10.0.0.0/", peer + "allowed_ip=-/8", peer + "allowed_ip=fe80::1%1/64",
+                peer + "allowed_ip=1.2.3.4x/32", peer + "protocol_version=2",
                 peer + "remove=yes", peer + "update_only=false", peer + "rx_bytes=0", peer + "tx_bytes=0",
                 peer + "last_handshake_time_sec=0", peer + "persistent_keepalive_interval=65536");
         for (String body : bad) {
