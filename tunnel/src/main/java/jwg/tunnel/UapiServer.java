@@ -92,52 +92,59 @@ final class UapiServer implements AutoCloseable {
         try (conn;
              Writer out = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(conn),
                      StandardCharsets.UTF_8))) {
-            UapiReader in = new UapiReader(Channels.newInputStream(conn));
-            for (String op; (op = in.readLine()) != null; ) {
-                switch (op) {
-                    case "get=1" -> {
-                        String end = in.readLine();
-                        if (end == null) {
-                            return;
-                        }
-                        if (!end.isEmpty()) {
-                            reply(out, UapiError.EINVAL);
-                            return;
-                        }
-                        uapi.get(out);
-                    }
-                    case "jwg_roam=1" -> {
-                        if (!"".equals(in.readLine())) {
-                            return;
-                        }
-                        uapi.roamState(out);
-                    }
-                    case "jwg_drops=1" -> {
-                        if (!"".equals(in.readLine())) {
-                            return;
-                        }
-                        uapi.drops(out);
-                    }
-                    case "set=1" -> {
-                        int errno = 0;
-                        try {
-                            uapi.apply(Uapi.parse(in));
-                        } catch (UapiError e) {
-                            log.error("UAPI set failed: " + e.getMessage());
-                            errno = e.errno;
-                        }
-                        reply(out, errno);
-                    }
-                    default -> {
-                        return;
-                    }
-                }
-            }
+            converse(new UapiReader(Channels.newInputStream(conn)), out);
         } catch (UapiError e) {
             log.verbose("UAPI connection closed: " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             if (!closed) {
                 log.verbose("UAPI connection: " + e);
+            }
+        }
+    }
+
+    /**
+     * One connection's operations in order, until the client goes away or sends what ends a connection: an unknown
+     * operation, a get not followed by its blank line, an operation line too long to read (thrown).
+     */
+    void converse(UapiReader in, Writer out) throws IOException, UapiError {
+        for (String op; (op = in.readLine()) != null; ) {
+            switch (op) {
+                case "get=1" -> {
+                    String end = in.readLine();
+                    if (end == null) {
+                        return;
+                    }
+                    if (!end.isEmpty()) {
+                        reply(out, UapiError.EINVAL);
+                        return;
+                    }
+                    uapi.get(out);
+                }
+                case "jwg_roam=1" -> {
+                    if (!"".equals(in.readLine())) {
+                        return;
+                    }
+                    uapi.roamState(out);
+                }
+                case "jwg_drops=1" -> {
+                    if (!"".equals(in.readLine())) {
+                        return;
+                    }
+                    uapi.drops(out);
+                }
+                case "set=1" -> {
+                    int errno = 0;
+                    try {
+                        uapi.apply(Uapi.parse(in));
+                    } catch (UapiError e) {
+                        log.error("UAPI set failed: " + e.getMessage());
+                        errno = e.errno;
+                    }
+                    reply(out, errno);
+                }
+                default -> {
+                    return;
+                }
             }
         }
     }
