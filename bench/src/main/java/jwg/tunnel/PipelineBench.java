@@ -400,6 +400,10 @@ public class PipelineBench {
                 World.this.dropped(p, Drop.WRONG_STATE);
             }
 
+            /** The benchmark's sessions live as long as it runs. */
+            @Override
+            public void retire(Keypair kp) {}
+
             @Override
             public void count(Drop why) {
                 lastDrop = why;

@@ -282,6 +282,14 @@ public final class Handshake {
         return chain.hash.clone();
     }
 
+    /** The peer is gone: erases everything secret this state holds, Q and DH(S_priv_i, S_pub_r) included. */
+    public synchronized void destroy() {
+        clear();
+        Arrays.fill(presharedKey, (byte) 0);
+        Arrays.fill(staticStatic, (byte) 0);
+        staticStaticValid = false;
+    }
+
     /** Abandons the handshake in flight and erases its secrets; the replay state (last timestamp) is kept. */
     public synchronized void clear() {
         chain.zero();

@@ -93,6 +93,14 @@ public final class Key {
         return HexFormat.of().formatHex(bytes);
     }
 
+    /**
+     * Zeroes a secret key (a private or preshared one) that was replaced or removed, so that no copy outlives its use
+     * in memory jwg controls. Never for a public key, which others hold as a map key.
+     */
+    public void wipe() {
+        Arrays.fill(bytes, (byte) 0);
+    }
+
     /** A copy of the key bytes. */
     public byte[] bytes() {
         return bytes.clone();

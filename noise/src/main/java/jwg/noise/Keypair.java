@@ -3,6 +3,7 @@ package jwg.noise;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.SecretKey;
+import javax.security.auth.DestroyFailedException;
 
 /**
  * A transport keypair (§5.4.5, §5.4.6): the two symmetric keys of one completed handshake, the send counter and the
@@ -37,6 +38,25 @@ public final class Keypair {
         this.createdNanos = createdNanos;
         this.localIndex = localIndex;
         this.remoteIndex = remoteIndex;
+    }
+
+    /**
+     * Zeroes both transport keys. Only once nothing can use them any more: a message sealed or opened after this
+     * fails (see Driver.retire in tunnel, which waits for packets in flight).
+     */
+    public void destroy() {
+        for (SecretKey k : new SecretKey[] {sendKey, receiveKey}) {
+            try {
+                k.destroy();
+            } catch (DestroyFailedException e) {
+                throw new IllegalStateException("a transport key that cannot be erased", e);
+            }
+        }
+    }
+
+    /** Whether {@link #destroy} has erased the keys. */
+    public boolean isDestroyed() {
+        return sendKey.isDestroyed() && receiveKey.isDestroyed();
     }
 
     /**

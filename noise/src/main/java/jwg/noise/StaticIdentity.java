@@ -3,7 +3,7 @@ package jwg.noise;
 /**
  * The device's static key pair, with the two keys derived from its public half that everyone uses to talk to it:
  * the mac1 key HASH(LABEL_MAC1 ‖ S_pub) and the cookie key HASH(LABEL_COOKIE ‖ S_pub) (§5.4.4, §5.4.7).
- * Immutable; a new private key means a new identity.
+ * Immutable until {@link #wipe}; a new private key means a new identity.
  */
 public final class StaticIdentity {
     private final byte[] privateKey;
@@ -25,5 +25,10 @@ public final class StaticIdentity {
 
     byte[] privateKey() {
         return privateKey;
+    }
+
+    /** Zeroes the private key: the device has another identity now (a handshake still using this one fails). */
+    public void wipe() {
+        java.util.Arrays.fill(privateKey, (byte) 0);
     }
 }

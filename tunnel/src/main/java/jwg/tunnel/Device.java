@@ -24,6 +24,7 @@ import jwg.noise.CookieChecker;
 import jwg.noise.Drop;
 import jwg.noise.IndexTable;
 import jwg.noise.Key;
+import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
 import jwg.noise.StaticIdentity;
@@ -68,6 +69,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final PacketPool outboundPackets = new PacketPool(PACKETS_PER_DIRECTION);
     private final PacketPool inboundPackets = new PacketPool(PACKETS_PER_DIRECTION);
     private final ScheduledExecutorService timers;
+    /** How long a keypair that left its peer keeps its keys: see {@link #retire}. */
+    private static final long RETIRE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private final Handshakes handshakes;
     private final Pipeline pipeline;
     private final Udp udp;
@@ -244,7 +247,12 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     /** Sets (or, with the zero key, removes) the private key. A peer with the new public key is removed (§ UAPI). */
     void setPrivateKey(Key key) {
-        if (key.equals(privateKey)) {
+        Key oldKey = privateKey;
+        StaticIdentity oldIdentity = identity;
+        if (key.equals(oldKey)) {
+            if (key != oldKey) {
+                key.wipe();
+            }
             return;
         }
         privateKey = key;
@@ -258,6 +266,10 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         }
         for (Peer p : peers.values()) {
             p.identityChanged(identity);
+        }
+        oldKey.wipe();
+        if (oldIdentity != null) {
+            oldIdentity.wipe();
         }
     }
 
@@ -693,6 +705,16 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         } catch (RejectedExecutionException closing) {
             // the device is closing
         }
+    }
+
+    /**
+     * Erases kp's keys a grace period after it left its peer. A packet a worker took before that may still be sealed
+     * or opened with it; the pipeline's queues are bounded and drain in milliseconds, so after the grace nothing
+     * holds it, and erasing earlier would only turn such a packet into one that fails to authenticate.
+     */
+    @Override
+    public void retire(Keypair kp) {
+        schedule(kp::destroy, RETIRE_GRACE_NANOS);
     }
 
     @Override

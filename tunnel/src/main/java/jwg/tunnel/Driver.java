@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import jwg.noise.Drop;
 import jwg.noise.IndexTable;
+import jwg.noise.Keypair;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -48,6 +49,12 @@ interface Driver {
 
     /** Calls {@link Peer#tick} at deadline (a monotonic time) or soon after; an earlier request may stay in force. */
     void wakeAt(Peer peer, long deadline);
+
+    /**
+     * kp left its peer (pushed out by newer sessions, expired, or its peer removed): erase its keys once no packet in
+     * flight can still be sealed or opened with them.
+     */
+    void retire(Keypair kp);
 
     /** p goes no further: count why, and take the buffer back. */
     void dropped(Packet p, Drop why);

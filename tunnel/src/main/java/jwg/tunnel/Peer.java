@@ -460,6 +460,7 @@ final class Peer {
 
     private void release(Session s) {
         driver.indices().remove(s.keypair().localIndex(), s);
+        driver.retire(s.keypair());
     }
 
     // ---- inbound ----
@@ -664,8 +665,12 @@ final class Peer {
     }
 
     synchronized void setPresharedKey(Key psk) {
+        Key old = presharedKey;
         presharedKey = psk;
         handshake.setPresharedKey(psk);
+        if (old != psk) {
+            old.wipe();
+        }
     }
 
     /** Sets the persistent keepalive interval (0: off); true if it was off and is now on. */
@@ -690,6 +695,8 @@ final class Peer {
         removed = true;
         timers.stop();
         eraseKeys();
+        handshake.destroy();
+        presharedKey.wipe();
         for (int n = staged.size(); n > 0; n--) {
             driver.count(Drop.PEER_GONE);
         }

@@ -220,6 +220,27 @@ class PeerTest {
         assertEquals(List.of(w.b.address + " -> " + elsewhere), w.a.roams());
     }
 
+    // ---- key erasure ----
+
+    @Test
+    void aKeypairPushedOutByNewerSessionsOrItsPeersRemovalHasItsKeysErased() {
+        TwoPeers w = new TwoPeers();
+        w.a.send(1);
+        Keypair first = w.a.peer().currentKeypair();
+        w.advanceTo(REKEY_AFTER_TIME.plusSeconds(1));
+        w.a.send(2);
+        w.advance(millis(1));
+        assertFalse(first.isDestroyed(), "the previous session stays usable for messages sealed before the switch");
+        w.advanceTo(REKEY_AFTER_TIME.multipliedBy(2).plusSeconds(2));
+        w.a.send(3);
+        w.advance(millis(1));
+        assertTrue(first.isDestroyed(), "two handshakes later it is gone, and so are its keys");
+        Keypair last = w.a.peer().currentKeypair();
+        assertFalse(last.isDestroyed());
+        w.a.peer().remove();
+        assertTrue(last.isDestroyed(), "a removed peer keeps no session keys");
+    }
+
     // ---- §5.4.6: replay ----
 
     @Test

@@ -525,6 +525,10 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
             left.release();
         }
 
+        /** Never erased here: the fixture's workers may still hold a packet on it, which is what the grace is for. */
+        @Override
+        public void retire(Keypair kp) {}
+
         @Override
         public void recycle(Packet p) {
             surprises.add("a peer recycled a packet (staged?)");

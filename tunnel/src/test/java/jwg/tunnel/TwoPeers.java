@@ -524,6 +524,12 @@ final class TwoPeers {
         @Override
         public void recycle(Packet p) {}
 
+        /** At once, not after a grace: the simulated pipeline holds no packet between events, and a late use fails. */
+        @Override
+        public void retire(Keypair kp) {
+            kp.destroy();
+        }
+
         @Override
         public void count(Drop why) {
             dropped.add(new Dropped(why, elapsed));
