@@ -114,7 +114,12 @@ final class Uapi {
                 error = error != null ? error : e;
                 continue;
             }
-            if (line == null || line.isEmpty()) {
+            if (line == null) {
+                // Cut off before its blank line: the client went away mid-request, and half a request (half of what
+                // replace_peers was to put back, say) is not what it asked for. Nothing is applied.
+                throw new UapiError(UapiError.EIO, "the request ended without its blank line; nothing was applied");
+            }
+            if (line.isEmpty()) {
                 break;
             }
             if (error != null) {

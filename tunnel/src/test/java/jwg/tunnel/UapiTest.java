@@ -40,7 +40,7 @@ class UapiTest {
 
     private int set(String body) throws Exception {
         try {
-            uapi.apply(Uapi.parse(UapiReader.of(body + "\n")));
+            uapi.apply(Uapi.parse(UapiReader.of(body + "\n\n")));
             return 0;
         } catch (UapiError e) {
             return -e.errno;
@@ -85,6 +85,16 @@ class UapiTest {
         assertEquals(-22, set("private_key=" + PRIVATE + "\npublic_key=" + PEER2 + "\nallowed_ip=10.0.0.0/24\n"
                 + "persistent_keepalive_interval=70000"));
         assertEquals(before, get());
+    }
+
+    @Test
+    void aSetCutOffBeforeItsBlankLineChangesNothing() throws Exception {
+        assertEquals(0, set("public_key=" + PEER + "\nallowed_ip=10.0.0.0/24"));
+        String before = get();
+        UapiReader cut = UapiReader.of("replace_peers=true\npublic_key=" + PEER2 + "\nallowed_ip=10.1.0.0/24\n");
+        UapiError e = assertThrows(UapiError.class, () -> Uapi.parse(cut));
+        assertEquals(UapiError.EIO, e.errno);
+        assertEquals(before, get(), "the client went away mid-request: nothing of it applies");
     }
 
     @Test
