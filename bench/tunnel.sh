@@ -6,6 +6,15 @@
 A=jwgb-a B=jwgb-b IFA=wgba IFB=wgbb
 declare -A impl_cmd=([jwg]="$top/bin/jwg" [wireguard-go]=wireguard-go)
 declare -A ns_of=([a]=$A [b]=$B) if_of=([a]=$IFA [b]=$IFB)
+
+# Points the functions below at pair N of namespaces, for a script that runs several tunnels at once (bench/soak):
+# jwgb-aN/jwgb-bN with interfaces wgbaN/wgbbN; no N is the one pair the other scripts use. The interface names must
+# differ as well as the namespaces: a userspace daemon's UAPI socket is /var/run/wireguard/IFNAME.sock, one directory
+# for every namespace. Addresses and ports stay the same, each pair has its own network stack.
+tunnel_pair() { # [N]
+  A=jwgb-a${1:-} B=jwgb-b${1:-} IFA=wgba${1:-} IFB=wgbb${1:-}
+  ns_of=([a]=$A [b]=$B) if_of=([a]=$IFA [b]=$IFB)
+}
 # Set by start_tunnel: the daemons' pids, and how long each start-up took (ms).
 pid_a="" pid_b="" startup_ms_a="" startup_ms_b=""
 
