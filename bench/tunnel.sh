@@ -21,7 +21,7 @@ pid_a="" pid_b="" startup_ms_a="" startup_ms_b=""
 # One bench run at a time on the machine: they share the namespace and interface names.
 tunnel_lock() {
   exec 9>/run/lock/jwg-bench-tunnel.lock
-  flock -n 9 || { echo "$(basename "$0"): another bench/compare or bench/profile is running" >&2; exit 1; }
+  flock -n 9 || { echo "$(basename "$0"): another bench run holds the machine (/run/lock/jwg-bench-tunnel.lock)" >&2; exit 1; }
 }
 
 inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
