@@ -38,9 +38,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  * target/faults.txt, one line per scenario and pairing.
  * <p>Durations: short by default (SIGSTOP {@value #CI_STOP_SECONDS} s, blackout {@value #CI_BLACKOUT_SECONDS} s,
  * {@value #CI_TRANSFER_MB} MB through the lossy relay), so that the class takes a few minutes; those of issue 12
- * (SIGSTOP 20 s, blackout 30 s, 50 MB) with {@code -Djwg.faults.full=true}. Both are past or short of the 15 s after
- * which a silent peer gets a new handshake (KEEPALIVE_TIMEOUT + REKEY_TIMEOUT), so the full run also covers
- * handshakes sent into the fault.
+ * (SIGSTOP 20 s, blackout 30 s, 50 MB) with {@code -Djwg.faults.full=true}, about six minutes:
+ * <pre>
+ * mvn -B -ntp verify -pl interop-tests -am -Dit.test=FaultsIT -Djwg.faults.full=true -Dtest=none \
+ *     -Djwg.skipOffloadsOffPass=true -Dsurefire.failIfNoSpecifiedTests=false -Dfailsafe.failIfNoSpecifiedTests=false
+ * </pre>
+ * The short faults end before the 15 s after which a side that hears nothing back starts a new handshake
+ * (KEEPALIVE_TIMEOUT + REKEY_TIMEOUT); the full ones outlast it, so they also cover initiations sent into the fault
+ * (queued in a frozen peer's socket, or lost in a blackout) and, after SIGSTOP, the frozen side's own timer firing as
+ * it wakes.
  *
  * <h2>The margin against the control</h2>
  * A recovery may take at most {@value #CONTROL_FACTOR} × the control's plus {@value #CONTROL_SLACK_SECONDS} s.
@@ -53,11 +59,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * them: one stall on this machine).
  * <p>Goodput through the lossy, reordering relay is compared as the share each pair keeps of its own goodput through
  * the plain relay a moment before: the relay forwards one datagram at a time on a CPU that other runs share, so the
- * plain figure says more about per-packet cost and the machine's load than about faults (jwg and wireguard-go each
- * reached 160-320 Mbit/s through it in iperf3 runs, either one ahead depending on the moment). The share kept must be
- * at least {@value #GOODPUT_SHARE} of the control's (a control that seemed to gain from losses counts as 1): TCP
- * under 5% random loss is ruled by where the losses fall, so shares of the same implementation differ by a third from
- * run to run; half catches a receiver that stalls or collapses under reordering, not the dice.
+ * plain figure says more about per-packet cost and the machine's load than about faults (in iperf3 runs through it,
+ * jwg made 170-230 Mbit/s and wireguard-go 220-390 Mbit/s, depending on the moment). The share kept must be at least
+ * a third of the control's (a control that seemed to gain from losses counts as 1). TCP at these round trips shrugs
+ * off 5% random loss (iperf3 lost no goodput to it), so the share is mostly the machine's mood between the two
+ * transfers: it ranged 0.52-1.35 for jwg and 0.76-1.02 for wireguard-go in this class's first runs, 0.64-1.03 and
+ * 0.69-1.30 in iperf3 runs. A third catches a receiver that stalls or collapses under reordering (losing most of
+ * its goodput), not the dice. The replay window itself is held to a stricter test: reordered pings, none lost, must
+ * all be answered.
  */
 class FaultsIT {
     static final boolean FULL = Boolean.getBoolean("jwg.faults.full");
@@ -74,7 +83,7 @@ class FaultsIT {
     static final double CONTROL_SLACK_SECONDS = 1.0;
     static final int AFTER_MS = 3000;
     static final int LOSS_SLACK = 3;
-    static final double GOODPUT_SHARE = 0.5;
+    static final double GOODPUT_SHARE = 1.0 / 3;
 
     /**
      * What the protocol allows, whatever the control did. A frozen peer or a blackout leave both sessions intact: once
@@ -147,7 +156,9 @@ class FaultsIT {
 
     /**
      * Pings flow from a to b; b's daemon is frozen, then resumed. What a sent meanwhile waits in b's socket, so b
-     * answers it late and carries on; in the full run a's initiation (15 s without reply) waits there too.
+     * answers it late and carries on on the same session. In the full run a's initiation (15 s without a reply) waits
+     * there too, and b, waking to find it sent data 20 s ago and heard nothing since, initiates as well: both
+     * wireguard-go and jwg do, before reading the backlog that would have told them otherwise.
      */
     private static Recovery sigstop(Implementation implA, Implementation implB, int keepalive) {
         try (Pair p = pair(implA, implB, keepalive); ContinuousPing ping = new ContinuousPing(p.a.ns, p.b.inner4)) {
@@ -222,7 +233,8 @@ class FaultsIT {
     @ParameterizedTest(name = "{0} → {1}")
     @MethodSource("controlAndSubject")
     void aBlackoutIsRiddenOutWithoutRestart(Implementation a, Implementation b) {
-        checkRecovery("blackout " + BLACKOUT_SECONDS + " s, no keepalive", a, b, SESSION_INTACT_LIMIT, FaultsIT::blackout);
+        String scenario = "blackout " + BLACKOUT_SECONDS + " s, no keepalive";
+        checkRecovery(scenario, a, b, SESSION_INTACT_LIMIT, FaultsIT::blackout);
     }
 
     /**
@@ -310,11 +322,11 @@ class FaultsIT {
 
     /**
      * a and b reach each other only through a {@link ReorderingRelay} in b's namespace. First through the plain
-     * relay: TRANSFER_MB of random data from a to b over TCP, the baseline (whose goodput the relay, a python3 loop
-     * that forwards one datagram at a time, and the shared machine's CPU decide more than WireGuard does). Then with
-     * reordering alone: a burst of pings, every one of which must come back, since nothing is lost, only late. Then
-     * iptables also drops 5% of the datagrams arriving at the relay from either side, and the transfer is repeated
-     * while a keeps pinging b. What arrives must each time have the sent SHA-256.
+     * relay: TRANSFER_MB of random data from a to b over TCP, twice, the second the baseline (whose goodput the relay,
+     * a python3 loop that forwards one datagram at a time, and the shared machine's CPU decide more than WireGuard
+     * does). Then with reordering alone: a burst of pings, every one of which must come back, since nothing is lost,
+     * only late. Then iptables also drops 5% of the datagrams arriving at the relay from either side, and the transfer
+     * is repeated while a keeps pinging b. What arrives must each time have the sent SHA-256.
      */
     private static Throughput lossyTransfer(Implementation implA, Implementation implB) {
         Path payload = randomFile(TRANSFER_MB);
@@ -327,6 +339,8 @@ class FaultsIT {
                 long pidA = p.a.daemonPid();
                 long pidB = p.b.daemonPid();
                 assertTrue(p.a.awaitPing(p.b.inner4, 10), p + ": no ping reply through the relay");
+                // Once unmeasured: a JVM that has just started compiles its hot paths during its first transfer.
+                transfer(p, payload);
                 long[] clean = transfer(p, payload);
 
                 relay.reorder();
@@ -443,7 +457,12 @@ class FaultsIT {
         return a.name().equals(control) && b.name().equals(control);
     }
 
-    /** A pair with persistent keepalive on both sides (0: none), as {@link Pair#of} makes it otherwise. */
+    /**
+     * A pair as {@link Pair#of} makes it, with a session, then persistent keepalive on both sides (0: none). Only then:
+     * switched on at once, it makes both sides initiate at the same moment, and initiations that cross are each
+     * answered by the other side, whose own handshake that answer replaces, so neither completes until a retransmission
+     * 5 s later. That belongs to the set-up, not to the fault.
+     */
     private static Pair pair(Implementation a, Implementation b, int keepalive) {
         Pair p = Pair.hosts(NAMES, a, b);
         try {
@@ -451,6 +470,7 @@ class FaultsIT {
             p.b.up();
             p.a.addPeer(p.b, false, null);
             p.b.addPeer(p.a, false, null);
+            assertTrue(p.a.awaitPing(p.b.inner4, 10), p + ": no ping reply before the fault");
             keepalive(p.a, p.b, keepalive);
             keepalive(p.b, p.a, keepalive);
             return p;
