@@ -49,7 +49,7 @@ public final class MatrixReport implements TestExecutionListener {
     /** Rows by test class in this order (from a peer's basics to its defences), then by scenario name. */
     private static final List<String> ORDER = List.of("LifecycleIT", "PingIT", "DualStackIT", "PresharedKeyIT",
             "TransferIT", "MtuIT", "TransferCountersIT", "CryptokeyRoutingIT", "KeepaliveIT", "RekeyIT", "RoamingIT",
-            "UnderLoadIT", "GarbageIT", "RoamingDnsIT");
+            "UnderLoadIT", "GarbageIT", "FaultsIT", "RoamingDnsIT");
 
     @Override
     public void testPlanExecutionStarted(TestPlan testPlan) {

@@ -207,13 +207,18 @@ final class Node {
 
     /** The resident memory of the daemon that listens on the UAPI socket, in KiB (from ss and /proc). */
     long rssKib() {
+        String status = host.sh("grep VmRSS /proc/" + daemonPid() + "/status").orFail("VmRSS").out();
+        return Long.parseLong(status.replaceAll("[^0-9]", ""));
+    }
+
+    /** The process id of the daemon that listens on the UAPI socket (from ss, in the node's namespace). */
+    long daemonPid() {
         String listing = host.sh("ss -xlpn | grep -F '" + socket() + "'").orFail("ss -xlp").out();
         Matcher m = Pattern.compile("pid=(\\d+)").matcher(listing);
         if (!m.find()) {
             throw new AssertionError("no process listens on " + socket() + ": " + listing);
         }
-        String status = host.sh("grep VmRSS /proc/" + m.group(1) + "/status").orFail("VmRSS").out();
-        return Long.parseLong(status.replaceAll("[^0-9]", ""));
+        return Long.parseLong(m.group(1));
     }
 
     /** Whether the daemon behind ifname still runs (its UAPI socket answers). */

@@ -63,7 +63,7 @@ final class Pair implements AutoCloseable {
      * Each pairing once, by name: with wireguard-go under test, "it and wireguard-go" is "it and itself" (whatever
      * path names its command).
      */
-    private static Stream<Arguments> distinct(Implementation[][] pairs) {
+    static Stream<Arguments> distinct(Implementation[][] pairs) {
         Set<String> seen = new HashSet<>();
         return Stream.of(pairs).filter(p -> seen.add(p[0].name() + " → " + p[1].name()))
                 .map(p -> Arguments.of(p[0], p[1]));

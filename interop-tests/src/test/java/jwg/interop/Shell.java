@@ -172,6 +172,11 @@ final class Shell {
             return process.isAlive();
         }
 
+        /** The process id of the command (for a command run through ip netns exec, the command's own: it execs). */
+        long pid() {
+            return process.pid();
+        }
+
         /** Waits for the command to end; exit -1 if it is still running after timeoutSeconds (it is then killed). */
         Result await(int timeoutSeconds) {
             try {

@@ -362,6 +362,14 @@ final class Peer {
         }
         driver.log(this + ": received handshake initiation");
         authenticatedFrom(from, true, initiationLength, now);
+        // The initiation was consumed on a handshake worker before this lock was taken, and an initiation of our own
+        // may have gone out in between: the handshake then holds ours, which the peer may well answer. Leave it and
+        // its index alone (taking a new index would free the one the peer's response names, and a session installed
+        // under a freed index receives nothing); the peer's initiation goes unanswered, as if crossed on the wire.
+        if (handshake.state() != Handshake.State.INITIATION_CONSUMED) {
+            driver.count(Drop.WRONG_STATE);
+            return;
+        }
         byte[] response = new byte[Message.RESPONSE_LEN];
         if (!handshake.createResponse(response, 0, newHandshakeIndex(), driver.random())) {
             releaseHandshakeIndex();

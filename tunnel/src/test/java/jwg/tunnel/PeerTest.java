@@ -137,6 +137,28 @@ class PeerTest {
         assertEquals(fromB, w.a.delivered());
     }
 
+    @Test
+    void anInitiationOvertakenByOurOwnBeforeWeAnswerItLeavesOurOwnHandshakeWhole() {
+        TwoPeers w = new TwoPeers();
+        w.latency(millis(10));
+        // b initiates (its initiation held back for the moment), with packet 1 staged behind it.
+        w.b.loseOutgoing(INITIATION);
+        w.b.send(1);
+        w.b.deliverOutgoing();
+        // a consumes b's initiation, but its own goes out before it answers: a's handshake is now its own initiation,
+        // so b's goes unanswered, and a's must still complete with a session that b's packets reach.
+        w.a.injectInitiationOvertakenByOwn(w.b.sent(INITIATION).get(0));
+        assertEquals(1, w.a.sent(INITIATION).size());
+        assertEquals(List.of(), w.a.sent(RESPONSE), "a answered an initiation its handshake no longer holds");
+        w.advance(millis(50));
+        w.a.send(2);
+        w.b.send(3);
+        w.advance(millis(50));
+        assertEquals(List.of(2), w.b.delivered());
+        assertEquals(List.of(1, 3), w.a.delivered(), "a dropped: " + w.a.drops());
+        assertEquals(0, w.a.dropped(Drop.UNKNOWN_INDEX));
+    }
+
     // ---- §5.4.5: key confirmation ----
 
     @Test

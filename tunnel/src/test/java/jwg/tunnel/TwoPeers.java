@@ -255,6 +255,23 @@ final class TwoPeers {
             settle();
         }
 
+        /**
+         * Initiation d arrives from the other side, and this side's own initiation goes out after d was consumed and
+         * before it is answered: the device consumes an initiation on a handshake worker before taking the peer's
+         * lock to answer it, and an initiation of the peer's own (a timer, a packet to send) can take the lock first.
+         */
+        void injectInitiationOvertakenByOwn(Datagram d) {
+            Peer p = peer();
+            Result<Handshake> r = Handshake.consumeInitiation(identity, d.bytes.clone(), 0,
+                    key -> key.equals(p.publicKey) ? p.handshake() : null, now());
+            if (r instanceof Result.Dropped<Handshake> dropped) {
+                throw new AssertionError(name + " refused the initiation: " + dropped.reason());
+            }
+            p.initiate(now());
+            p.respond(other.address, d.bytes.length, now());
+            settle();
+        }
+
         /** From now on the wire loses what this side sends (all of it, or the kinds given). */
         void loseOutgoing(Kind... kinds) {
             lost.clear();
