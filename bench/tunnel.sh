@@ -132,6 +132,14 @@ start_tunnel() { # IMPL KEYS LOG
   ip -n $B addr add 10.97.0.2/24 dev $IFB && ip -n $B link set $IFB mtu 1420 up
 }
 
+# The flooders' addresses in a's namespace (bench/flood, bench/garbage): 13 beside a's own, so that b sees a flood
+# from many sources, 64 ports each.
+flood_sources=$(seq -s, -f '10.98.0.%g' 100 112)
+add_flood_sources() {
+  local i
+  for i in $(seq 100 112); do ip -n $A addr add 10.98.0.$i/24 dev v0 || return 1; done
+}
+
 make_keys() { # DIR: a.key, a.pub, b.key, b.pub
   local side
   for side in a b; do

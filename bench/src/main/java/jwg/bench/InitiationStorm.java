@@ -1,14 +1,8 @@
 package jwg.bench;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.locks.LockSupport;
 import jwg.noise.Blake2s;
 import jwg.noise.Key;
 import jwg.noise.Message;
@@ -32,86 +26,39 @@ public final class InitiationStorm {
     public static void main(String[] argv) throws IOException {
         Args args = Args.parse(argv, "InitiationStorm HOST:PORT RESPONDER_PUBLIC_KEY --sources A,B,... [--ports 64] "
                 + "[--seconds 60] [--rate 0]");
-        InetSocketAddress target = args.address(0);
         byte[] mac1Key = Blake2s.hash(Protocol.LABEL_MAC1, Key.fromBase64(args.positional(1)).bytes());
         int ports = args.integer("ports", 64);
         long duration = (long) (args.number("seconds", 60) * 1e9);
         double rate = args.number("rate", 0);
 
         SplittableRandom random = new SplittableRandom(7);
-        byte[] pool = new byte[POOL * Message.INITIATION_LEN];
+        ByteBuffer[] pool = new ByteBuffer[POOL];
         for (int i = 0; i < POOL; i++) {
-            int off = i * Message.INITIATION_LEN;
-            pool[off] = Message.INITIATION;
+            byte[] m = new byte[Message.INITIATION_LEN];
+            m[0] = Message.INITIATION;
             for (int j = 4; j < Message.INITIATION_MAC1; j++) {
-                pool[off + j] = (byte) random.nextInt();
+                m[j] = (byte) random.nextInt();
             }
-            Blake2s.mac(mac1Key, pool, off, Message.INITIATION_MAC1, pool, off + Message.INITIATION_MAC1);
+            Blake2s.mac(mac1Key, m, 0, Message.INITIATION_MAC1, m, Message.INITIATION_MAC1);
+            pool[i] = ByteBuffer.wrap(m);
         }
-
-        List<DatagramChannel> sockets = new ArrayList<>();
-        for (String source : args.text("sources", "").split(",")) {
-            if (source.isBlank()) {
-                continue;
+        long[] cookies = {0};
+        long[] other = {0};
+        try (Spray spray = new Spray(args.address(0), args.text("sources", ""), ports)) {
+            if (spray.sockets() == 0) {
+                args.fail("--sources names no address");
             }
-            InetAddress address = InetAddress.getByName(source.trim());
-            for (int p = 0; p < ports; p++) {
-                DatagramChannel ch = DatagramChannel.open();
-                ch.bind(new InetSocketAddress(address, 0));
-                ch.connect(target);
-                ch.configureBlocking(false);
-                sockets.add(ch);
-            }
-        }
-        if (sockets.isEmpty()) {
-            args.fail("--sources names no address");
-        }
-
-        ByteBuffer in = ByteBuffer.allocate(2048);
-        long sent = 0;
-        long refused = 0;
-        long cookies = 0;
-        long other = 0;
-        long start = System.nanoTime();
-        long now = start;
-        int s = 0;
-        while (now - start < duration) {
-            for (int k = 0; k < 64; k++) {
-                DatagramChannel ch = sockets.get(s);
-                s = s + 1 == sockets.size() ? 0 : s + 1;
-                int off = (int) (sent % POOL) * Message.INITIATION_LEN;
-                if (ch.write(ByteBuffer.wrap(pool, off, Message.INITIATION_LEN)) > 0) {
-                    sent++;
+            spray.run(pool, duration, rate, reply -> {
+                if (reply.remaining() == Message.COOKIE_REPLY_LEN && reply.get(0) == Message.COOKIE_REPLY) {
+                    cookies[0]++;
                 } else {
-                    refused++;
+                    other[0]++;
                 }
-            }
-            // What came back, from a few sockets per round so that no receive buffer overflows for long.
-            for (int k = 0; k < 8; k++) {
-                DatagramChannel ch = sockets.get((int) ((sent / 64 + k) % sockets.size()));
-                for (in.clear(); ch.read(in) > 0; in.clear()) {
-                    if (in.position() == Message.COOKIE_REPLY_LEN && in.get(0) == Message.COOKIE_REPLY) {
-                        cookies++;
-                    } else {
-                        other++;
-                    }
-                }
-            }
-            now = System.nanoTime();
-            if (rate > 0) {
-                long due = start + (long) (sent / rate * 1e9);
-                if (due - now > 0) {
-                    LockSupport.parkNanos(due - now);
-                    now = System.nanoTime();
-                }
-            }
+            });
+            System.out.println(new Json().put("sources", spray.sockets()).put("sent", spray.sent())
+                    .put("sent_per_s", spray.sent() / spray.seconds()).put("refused_by_socket", spray.refused())
+                    .put("cookie_replies_seen", cookies[0]).put("other_replies_seen", other[0])
+                    .put("seconds", spray.seconds()));
         }
-        double seconds = (now - start) / 1e9;
-        for (DatagramChannel ch : sockets) {
-            ch.close();
-        }
-        System.out.println(new Json().put("sources", sockets.size()).put("sent", sent).put("sent_per_s", sent / seconds)
-                .put("refused_by_socket", refused).put("cookie_replies_seen", cookies).put("other_replies_seen", other)
-                .put("seconds", seconds));
     }
 }
