@@ -105,7 +105,7 @@ class FaultsIT {
     private static final int TRANSFER_TIMEOUT_SECONDS = 300;
     private static final int BURST_PINGS = 300;
     private static final Pattern PING_SUMMARY = Pattern.compile("(\\d+) packets transmitted, (\\d+) received");
-    private static final Path RESULTS = Path.of("target", "faults.txt").toAbsolutePath();
+    private static final FigureLog RESULTS = new FigureLog("FaultsIT", "faults.txt");
 
     /** The control's figures of this run by scenario, for the pairings measured after it. */
     private static final Map<String, Recovery> CONTROL_RECOVERY = new ConcurrentHashMap<>();
@@ -525,14 +525,7 @@ class FaultsIT {
     private static void record(String scenario, Implementation a, Implementation b, String figures) {
         String line = String.format(Locale.ROOT, "%s%s | %s → %s | %s", FULL ? "[full] " : "", scenario, a, b,
                 figures);
-        System.out.println("FaultsIT: " + line);
-        try {
-            Files.createDirectories(RESULTS.getParent());
-            Files.writeString(RESULTS, java.time.Instant.now() + " " + line + "\n", StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        RESULTS.record(line);
     }
 
     private static Path randomFile(int megabytes) {

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -46,7 +45,7 @@ class RoamingDnsIT {
     static final String TAG = "roaming";
     private static final String HOST = "peer.test";
     private static final Pattern ENDPOINT_CHANGE = Pattern.compile("endpoint (\\S+) -> (\\S+)");
-    private static final Path RESULTS = Path.of("target", "roaming-recovery.txt").toAbsolutePath();
+    private static final FigureLog RESULTS = new FigureLog("RoamingDnsIT", "roaming-recovery.txt");
     /** How long scenario 5 watches two healthy paths (system property jwg.roaming.steadySeconds). */
     private static final int STEADY_SECONDS = Integer.getInteger("jwg.roaming.steadySeconds", 120);
 
@@ -578,14 +577,7 @@ class RoamingDnsIT {
             String line = String.format(Locale.ROOT, "%-40s recovery %s  longest gap between replies %.2f s  (%s)",
                     scenario, Double.isNaN(recovery) ? "  -   " : String.format(Locale.ROOT, "%.2f s", recovery),
                     longestGap, note);
-            System.out.println("RoamingDnsIT: " + line);
-            try {
-                Files.createDirectories(RESULTS.getParent());
-                Files.writeString(RESULTS, java.time.Instant.now() + " " + line + "\n", StandardOpenOption.CREATE,
-                        StandardOpenOption.APPEND);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            RESULTS.record(line);
         }
 
         @Override
