@@ -43,6 +43,7 @@ class SecretsIT {
 
         assertEquals(5.0, jwg.get("pings_answered"), "the tunnel did not work, so the keys were never used\n" + table);
         assertTrue((Double) jwg.get("psk_set") >= 1, "the scan cannot find a key in use: it proves nothing\n" + table);
+        assertTrue((Double) jwg.get("private_set") >= 1, "the scan cannot find the private key in use\n" + table);
         assertEquals(0.0, jwg.get("psk_removed"), "a removed preshared key is still in memory\n" + table);
         assertEquals(0.0, jwg.get("peer_removed"), "a removed peer's preshared key is still in memory\n" + table);
         double bar = (Double) control.get("private_replaced") + LIBRARY_COPIES;

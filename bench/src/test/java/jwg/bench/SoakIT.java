@@ -44,7 +44,10 @@ class SoakIT {
         assertEquals(0.0, jwg.get("unshared_gaps"), "jwg's pings stalled over 1 s where the control's did not\n" + table);
         assertNotNull(jwg.get("gc_pauses"), "no GC log from jwg's daemons\n" + table);
         assertEquals(0.0, jwg.get("gc_over_10ms"), "jwg paused for GC over 10 ms\n" + table);
-        assertEquals(Boolean.TRUE, jwg.get("counters_mirror"), "what one end sent, the other did not count\n" + table);
+        // Exact, but for what b's kernel dropped at a full socket queue on this shared 2-core machine (none in the runs
+        // so far for jwg; wireguard-go's 208 KiB queue drops thousands), which never reached the daemon.
+        assertEquals(Boolean.TRUE, jwg.get("counters_mirror_but_socket_drops"),
+                "what one end sent, the other did not count\n" + table);
         assertTrue(jwg.get("rss_growth_mib") instanceof Double g && g <= 5.0,
                 "jwg's RSS grew over 5 MiB after the first minute\n" + table);
     }

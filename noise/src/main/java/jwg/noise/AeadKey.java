@@ -1,5 +1,6 @@
 package jwg.noise;
 
+import java.security.SecureRandom;
 import java.util.Arrays;
 import javax.crypto.SecretKey;
 
@@ -12,6 +13,8 @@ import javax.crypto.SecretKey;
 final class AeadKey implements SecretKey {
     private static final long serialVersionUID = 1L;
     static final int LEN = 32;
+
+    private static final SecureRandom SCRAMBLE = new SecureRandom();
 
     private final int[] words = new int[8];
     private volatile boolean destroyed;
@@ -57,9 +60,15 @@ final class AeadKey implements SecretKey {
         return raw;
     }
 
+    /**
+     * Erases the key by overwriting it with random words, not zeros: a message a late worker still seals with it then
+     * goes out under a key nobody knows, and fails to authenticate, instead of under the all-zero key anyone can use.
+     */
     @Override
     public void destroy() {
-        Arrays.fill(words, 0);
+        for (int i = 0; i < words.length; i++) {
+            words[i] = SCRAMBLE.nextInt();
+        }
         destroyed = true;
     }
 

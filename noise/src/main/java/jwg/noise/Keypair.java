@@ -41,8 +41,9 @@ public final class Keypair {
     }
 
     /**
-     * Zeroes both transport keys. Only once nothing can use them any more: a message sealed or opened after this
-     * fails (see Driver.retire in tunnel, which waits for packets in flight).
+     * Erases both transport keys (see {@link AeadKey#destroy}). Only once nothing should use them any more: a message
+     * sealed after this fails to authenticate at the peer, one opened fails here (Driver.retire in tunnel waits for
+     * packets in flight first).
      */
     public void destroy() {
         for (SecretKey k : new SecretKey[] {sendKey, receiveKey}) {

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -46,13 +47,18 @@ public final class AllowedIps<T> {
      * InetAddress.
      */
     public record Entry(long hi, long lo, int cidr, boolean v4) {
-        /** The masked entry for hi/lo (an IPv4 address in the top 32 bits of hi); cidr must fit the family. */
-        public static Entry of(long hi, long lo, int cidr, boolean v4) {
+        /** Masks hi/lo (an IPv4 address in the top 32 bits of hi) to cidr, which must fit the family. */
+        public Entry {
             int bits = v4 ? 32 : 128;
             if (cidr < 0 || cidr > bits) {
                 throw new IllegalArgumentException("prefix length " + cidr + " is out of range 0-" + bits);
             }
-            return new Entry(hi & maskHi(cidr), lo & maskLo(cidr), cidr, v4);
+            hi &= maskHi(cidr);
+            lo &= maskLo(cidr);
+        }
+
+        public static Entry of(long hi, long lo, int cidr, boolean v4) {
+            return new Entry(hi, lo, cidr, v4);
         }
 
         static Entry of(InetAddress address, int cidr) {
@@ -125,8 +131,8 @@ public final class AllowedIps<T> {
         private Edit() {}
 
         /**
-         * Routes e to value, taking it from whichever value had it before (§2: one owner per prefix). Given again to
-         * the same value, it keeps its place in the listing.
+         * Routes e to value, taking it from whichever value had it before (§2: one owner per prefix). Either way it
+         * goes to the end of value's listing, as the kernel and wireguard-go list an entry given again.
          */
         public void insert(Entry e, T value) {
             Objects.requireNonNull(value);
@@ -152,8 +158,18 @@ public final class AllowedIps<T> {
 
         /** Removes every entry of value (a removed peer, or replace_allowed_ips). */
         public void removeAll(T value) {
-            draft4 = removeOwned(draft4, value);
-            draft6 = removeOwned(draft6, value);
+            removeAll(Set.of(value));
+        }
+
+        /**
+         * Removes every entry of the values, in one walk of the table: a set that replaces the allowed IPs of many
+         * peers (every `wg setconf` and `wg syncconf`) would otherwise walk it once per peer.
+         */
+        public void removeAll(Set<T> values) {
+            if (!values.isEmpty()) {
+                draft4 = removeOwned(draft4, values);
+                draft6 = removeOwned(draft6, values);
+            }
         }
 
         /** Removes every entry (replace_peers). */
@@ -188,9 +204,6 @@ public final class AllowedIps<T> {
             }
             int common = Math.min(commonBits(n.hi, n.lo, hi, lo), Math.min(n.cidr, cidr));
             if (common == n.cidr && common == cidr) {
-                if (value.equals(n.value)) {
-                    return n;
-                }
                 Node<T> m = mine(n);
                 m.value = value;
                 m.seq = ++sequence;
@@ -239,13 +252,13 @@ public final class AllowedIps<T> {
             return collapse(m);
         }
 
-        private Node<T> removeOwned(Node<T> n, T value) {
+        private Node<T> removeOwned(Node<T> n, Set<T> values) {
             if (n == null) {
                 return null;
             }
-            Node<T> zero = removeOwned(n.zero, value);
-            Node<T> one = removeOwned(n.one, value);
-            boolean owned = value.equals(n.value);
+            Node<T> zero = removeOwned(n.zero, values);
+            Node<T> one = removeOwned(n.one, values);
+            boolean owned = n.value != null && values.contains(n.value);
             if (!owned && zero == n.zero && one == n.one) {
                 return n;
             }

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -69,6 +70,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final PacketPool outboundPackets = new PacketPool(PACKETS_PER_DIRECTION);
     private final PacketPool inboundPackets = new PacketPool(PACKETS_PER_DIRECTION);
     private final ScheduledExecutorService timers;
+    /** Keypairs waiting out their grace before {@link #retire} erases them; close erases them at once. */
+    private final Set<Keypair> retiring = ConcurrentHashMap.newKeySet();
     /** How long a keypair that left its peer keeps its keys: see {@link #retire}. */
     private static final long RETIRE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private final Handshakes handshakes;
@@ -714,7 +717,11 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
      */
     @Override
     public void retire(Keypair kp) {
-        schedule(kp::destroy, RETIRE_GRACE_NANOS);
+        retiring.add(kp);
+        schedule(() -> {
+            kp.destroy();
+            retiring.remove(kp);
+        }, RETIRE_GRACE_NANOS);
     }
 
     @Override
@@ -769,6 +776,15 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         handshakes.close();
         pipeline.close();
         timers.shutdownNow();
+        // Nothing seals or opens any more: what was waiting out its grace goes now, with the device's own key.
+        for (Keypair kp : retiring) {
+            kp.destroy();
+        }
+        retiring.clear();
+        privateKey.wipe();
+        if (identity != null) {
+            identity.wipe();
+        }
         if (tun != null) {
             tun.close();
         }

@@ -480,10 +480,12 @@ final class Peer {
      * the IP packet at p.buf[16...] to write to the TUN device, 0 for a keepalive, or a Drop code. One lock, and the
      * bookkeeping of authenticated packets (timers, endpoint) is done once, by the last packet accepted.
      *
-     * <p>The endpoint follows the last packet accepted on the current or next session, not on "previous": the peer
-     * sealed those before it heard of our newest handshake, so their source is where it was, not where it is. When
-     * roaming has just moved us to another of the peer's addresses with a handshake, the peer's packets still in
-     * flight from the old one would otherwise move us straight back.
+     * <p>The endpoint follows the last packet accepted on the current or next session, and for REKEY_TIMEOUT after a
+     * new session, not on "previous": the peer sealed those before it heard of our newest handshake, so their source
+     * is where it was, not where it is. When roaming has just moved us to another of the peer's addresses with a
+     * handshake, the peer's packets still in flight from the old one would otherwise move us straight back. Only for
+     * a while: a peer that roamed before our first message on the new session reached it keeps sealing on "previous"
+     * from its new address, and must not be ignored until it initiates itself.
      */
     synchronized void receive(Packet[] ps, int count, long now) {
         Packet last = null;
@@ -495,7 +497,7 @@ final class Peer {
             int n = accept(p, now);
             if (n >= 0) {
                 last = p;
-                if (!keypairs.isPrevious(p.keypair)) {
+                if (!keypairs.isPrevious(p.keypair) || now - keypairs.current().createdNanos() >= REKEY_TIMEOUT_NANOS) {
                     from = p.address;
                 }
                 bytes += p.length;

@@ -6,9 +6,11 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import jwg.noise.Key;
 import jwg.roaming.Addresses;
 import jwg.roaming.HostPort;
@@ -214,9 +216,14 @@ final class Uapi {
                 device.removeAllPeers();
             }
             List<Peer> startKeepalive = new ArrayList<>();
+            List<Routed> routed = new ArrayList<>();
             for (UapiChange.PeerChange pc : c.peers) {
-                applyPeer(pc, startKeepalive);
+                Peer p = applyPeer(pc, startKeepalive);
+                if (p != null) {
+                    routed.add(new Routed(p, pc));
+                }
             }
+            applyAllowedIps(routed);
             long now = device.now();
             startKeepalive.forEach(p -> p.sendKeepaliveNow(now));
             if (roaming != null) {
@@ -225,20 +232,21 @@ final class Uapi {
         }
     }
 
-    private void applyPeer(UapiChange.PeerChange pc, List<Peer> startKeepalive) {
+    /** Applies one peer's part of a set but its allowed IPs; returns the peer, or null if it is gone or skipped. */
+    private Peer applyPeer(UapiChange.PeerChange pc, List<Peer> startKeepalive) {
         if (device.identity() != null && pc.publicKey.equals(device.identity().publicKey())) {
-            return;
+            return null;
         }
         Peer peer = device.peer(pc.publicKey);
         if (pc.remove) {
             if (peer != null) {
                 device.removePeer(peer);
             }
-            return;
+            return null;
         }
         if (peer == null) {
             if (pc.updateOnly) {
-                return;
+                return null;
             }
             peer = device.addPeer(pc.publicKey);
             device.log().verbose(peer + ": created");
@@ -253,18 +261,45 @@ final class Uapi {
             // Switched on: the first keepalive goes now (after the whole set, which may also name the endpoint).
             startKeepalive.add(peer);
         }
-        Peer owner = peer;
-        // One edit: packets routed meanwhile see the peer's allowed IPs as before the set or after it, never emptied
-        // by replace_allowed_ips and half refilled.
-        device.allowedIps().edit(e -> {
-            if (pc.replaceAllowedIps) {
-                e.removeAll(owner);
+        return peer;
+    }
+
+    /** A peer of a set, and its part of it. */
+    private record Routed(Peer peer, UapiChange.PeerChange change) {}
+
+    /**
+     * The allowed IPs of a whole set in one edit: packets see the table as before the set or after it, never a peer's
+     * emptied by replace_allowed_ips and half refilled. The entries of every peer replacing its own are removed first,
+     * in one walk of the table, and then the lines applied in order: that ends where applying each replacement at
+     * its place would, because a replacement only ever removes its own peer's entries, which no earlier line of the
+     * set can have given it, unless the set names that peer twice (wg never does; then each replacement goes at its
+     * place, a walk each).
+     */
+    private void applyAllowedIps(List<Routed> routed) {
+        Set<Peer> replaced = new HashSet<>();
+        Set<Peer> seen = new HashSet<>();
+        boolean twice = false;
+        for (Routed r : routed) {
+            twice |= !seen.add(r.peer());
+            if (r.change().replaceAllowedIps) {
+                replaced.add(r.peer());
             }
-            for (UapiChange.AllowedIp a : pc.allowedIps) {
-                if (a.remove()) {
-                    e.remove(a.entry(), owner);
-                } else {
-                    e.insert(a.entry(), owner);
+        }
+        boolean inPlace = twice;
+        device.allowedIps().edit(e -> {
+            if (!inPlace) {
+                e.removeAll(replaced);
+            }
+            for (Routed r : routed) {
+                if (inPlace && r.change().replaceAllowedIps) {
+                    e.removeAll(r.peer());
+                }
+                for (UapiChange.AllowedIp a : r.change().allowedIps) {
+                    if (a.remove()) {
+                        e.remove(a.entry(), r.peer());
+                    } else {
+                        e.insert(a.entry(), r.peer());
+                    }
                 }
             }
         });
@@ -355,8 +390,9 @@ final class Uapi {
             int cidr = (int) number("allowed_ip prefix length", line, slash + 1, line.length(), 32);
             return new UapiChange.AllowedIp(AllowedIps.Entry.of(v4 << 32, 0, cidr, true), remove);
         }
-        InetAddress address = IpLiteral.parse(line.substring(from, slash));
-        if (!(address instanceof Inet6Address v6) || v6.getScopeId() != 0 || v6.getScopedInterface() != null) {
+        String host = line.substring(from, slash);
+        InetAddress address = host.indexOf('%') < 0 ? IpLiteral.parse(host) : null;
+        if (!(address instanceof Inet6Address)) {
             throw new UapiError(UapiError.EINVAL, "invalid allowed_ip: " + line.substring(start));
         }
         int cidr = (int) number("allowed_ip prefix length", line, slash + 1, line.length(), 128);

@@ -218,13 +218,10 @@ class PeerTest {
         Datagram sealedBefore = w.b.sent(DATA).get(0);
         w.b.deliverOutgoing();
 
-        // a rekeys: b's packet 2 is now on a's "previous" session. Arriving late from an old address, it is
-        // accepted, but it says where b was when it sealed it, not where b is.
-        w.advanceTo(REKEY_AFTER_TIME.plusSeconds(1));
-        w.a.send(3);
-        w.advance(millis(1));
-        assertNotEquals(sealedBefore.keypair().remoteIndex(), w.a.peer().currentKeypair().localIndex(),
-                "a has a new session");
+        // a hears nothing back and makes a new session (§6.2): b's packet 2 is now on a's "previous" session.
+        // Arriving late from an old address, it is accepted, but it says where b was when it sealed it, not where b
+        // is.
+        untilANewSession(w);
         w.a.inject(sealedBefore, elsewhere);
         assertEquals(List.of(2), w.a.delivered());
         assertEquals(w.b.address, w.a.peer().endpoint(), "a packet sealed before the new session moved the endpoint");
@@ -240,6 +237,37 @@ class PeerTest {
         assertEquals(List.of(2, 4), w.a.delivered());
         assertEquals(elsewhere, w.a.peer().endpoint());
         assertEquals(List.of(w.b.address + " -> " + elsewhere), w.a.roams());
+    }
+
+    @Test
+    void aPeerStillOnThePreviousSessionMovesTheEndpointOnceRekeyTimeoutHasPassed() {
+        TwoPeers w = new TwoPeers();
+        InetSocketAddress elsewhere = new InetSocketAddress("203.0.113.9", 4242);
+        w.a.expectMoves();
+        w.a.send(1);
+        w.b.loseOutgoing(DATA);
+        w.b.send(2, 3);
+        Datagram early = w.b.sent(DATA).get(0);
+        Datagram late = w.b.sent(DATA).get(1);
+        w.b.deliverOutgoing();
+        w.a.loseOutgoing(DATA, KEEPALIVE);
+        untilANewSession(w);
+
+        // b never heard of the new session (a's messages on it were lost) and roamed: it seals on a's "previous".
+        w.a.inject(early, elsewhere);
+        assertEquals(w.b.address, w.a.peer().endpoint(), "within REKEY_TIMEOUT it may be a packet still in flight");
+        w.advance(REKEY_TIMEOUT);
+        w.a.inject(late, elsewhere);
+        assertEquals(elsewhere, w.a.peer().endpoint(), "after it, the peer is where its packets come from");
+    }
+
+    /** Runs the clock until a has a session other than the one it has now, and stops within 10 ms of it. */
+    private static void untilANewSession(TwoPeers w) {
+        Keypair before = w.a.peer().currentKeypair();
+        for (int i = 0; w.a.peer().currentKeypair() == before; i++) {
+            assertTrue(i < 20_000, "no new session within 200 s");
+            w.advance(millis(10));
+        }
     }
 
     // ---- key erasure ----

@@ -107,7 +107,7 @@ class UapiTest {
                 peer + "endpoint=10.0.0.1:65536", peer + "allowed_ip=10.0.0.0/33", peer + "allowed_ip=::/129",
                 peer + "allowed_ip=10.0.0.0", peer + "allowed_ip=localhost/32", peer + "allowed_ip=010.0.0.0/8",
                 peer + "allowed_ip=10.0.0.256/32", peer + "allowed_ip=10.0.0/24", peer + "allowed_ip=10.0.0.0.0/32",
-                peer + "allowed_ip=10.0.0.0/", peer + "allowed_ip=-/8", peer + "allowed_ip=fe80::1%1/64",
+                peer + "allowed_ip=10.0.0.0/", peer + "allowed_ip=-/8", peer + "allowed_ip=fe80::1%1/64", peer + "allowed_ip=fd00::%0/8",
                 peer + "allowed_ip=1.2.3.4x/32", peer + "protocol_version=2",
                 peer + "remove=yes", peer + "update_only=false", peer + "rx_bytes=0", peer + "tx_bytes=0",
                 peer + "last_handshake_time_sec=0", peer + "persistent_keepalive_interval=65536");
@@ -162,6 +162,25 @@ class UapiTest {
         assertEquals("[]", device.allowedIps().entries(p1).toString());
         assertEquals(0, set("public_key=" + PEER2 + "\nreplace_allowed_ips=true\nallowed_ip=192.0.2.0/24"));
         assertEquals("[192.0.2.0/24]", device.allowedIps().entries(p2).toString());
+    }
+
+    /** What a set's replacements end in, though they are applied together: as if each went at its place. */
+    @Test
+    void replacementsInOneSetEndAsIfAppliedOneAfterTheOther() throws Exception {
+        assertEquals(0, set("public_key=" + PEER + "\nallowed_ip=10.0.0.0/24\nallowed_ip=10.1.0.0/24\n"
+                + "public_key=" + PEER2 + "\nallowed_ip=10.2.0.0/24"));
+        Peer p1 = device.peer(Key.fromHex(PEER));
+        Peer p2 = device.peer(Key.fromHex(PEER2));
+        // p2 takes 10.0.0.0/24 from p1 before p1's own replacement, which therefore does not remove it.
+        assertEquals(0, set("public_key=" + PEER2 + "\nreplace_allowed_ips=true\nallowed_ip=10.0.0.0/24\n"
+                + "public_key=" + PEER + "\nreplace_allowed_ips=true\nallowed_ip=10.3.0.0/24"));
+        assertEquals("[10.3.0.0/24]", device.allowedIps().entries(p1).toString());
+        assertEquals("[10.0.0.0/24]", device.allowedIps().entries(p2).toString());
+        // A peer named twice: its second replacement removes what its first part gave it.
+        assertEquals(0, set("public_key=" + PEER + "\nallowed_ip=10.5.0.0/24\n"
+                + "public_key=" + PEER + "\nreplace_allowed_ips=true\nallowed_ip=10.6.0.0/24"));
+        assertEquals("[10.6.0.0/24]", device.allowedIps().entries(p1).toString());
+        assertEquals("[10.0.0.0/24]", device.allowedIps().entries(p2).toString());
     }
 
     @Test
