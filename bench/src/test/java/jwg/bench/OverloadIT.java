@@ -37,7 +37,10 @@ class OverloadIT {
         String table = Files.readString(out.resolve("results.md"));
         Map<String, Object> jwg = results.get("jwg").get("unlimited").get(0);
 
-        assertTrue((Double) jwg.get("tcp_mbit") >= 5, "the TCP connection beside the flood died\n" + table);
+        // The rule is that the connection survives. Its share of the one TUN queue the unlimited UDP also fills
+        // depends on which packets the kernel's queue drops: 1.8-10.1 Mbit/s of the 10 asked in the runs so far
+        // (wireguard-go 0.0-0.2). A tenth of what it asked for is alive; iperf3 reports 0 when the connection broke.
+        assertTrue((Double) jwg.get("tcp_mbit") >= 1, "the TCP connection beside the flood died\n" + table);
         assertTrue((Double) jwg.get("pings_answered_pct") >= 25, "pings stopped being answered\n" + table);
         assertTrue(jwg.get("goodput_vs_limited") instanceof Double g && g >= 0.8,
                 "unlimited UDP got through less than 0.8x of what 500 Mbit/s does\n" + table);
