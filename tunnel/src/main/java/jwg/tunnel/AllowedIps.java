@@ -57,15 +57,11 @@ public final class AllowedIps<T> {
             lo &= maskLo(cidr);
         }
 
-        public static Entry of(long hi, long lo, int cidr, boolean v4) {
-            return new Entry(hi, lo, cidr, v4);
-        }
-
         static Entry of(InetAddress address, int cidr) {
             byte[] raw = address.getAddress();
             return raw.length == 4
-                    ? of((long) be32(raw, 0) << 32, 0, cidr, true)
-                    : of(be64(raw, 0), be64(raw, 8), cidr, false);
+                    ? new Entry((long) be32(raw, 0) << 32, 0, cidr, true)
+                    : new Entry(be64(raw, 0), be64(raw, 8), cidr, false);
         }
 
         Prefix prefix() {
@@ -291,11 +287,11 @@ public final class AllowedIps<T> {
     }
 
     /** Removes prefix if value owns it (UAPI "allowed_ip=-…"); true if it did. */
-    public synchronized boolean remove(InetAddress address, int cidr, T value) {
-        Edit x = new Edit();
-        boolean removed = x.remove(Entry.of(address, cidr), value);
-        x.publish();
-        return removed;
+    public boolean remove(InetAddress address, int cidr, T value) {
+        Entry e = Entry.of(address, cidr);
+        boolean[] removed = new boolean[1];
+        edit(x -> removed[0] = x.remove(e, value));
+        return removed[0];
     }
 
     /** Removes every prefix of value (a removed peer, or replace_allowed_ips). */

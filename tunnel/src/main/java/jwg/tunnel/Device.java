@@ -283,18 +283,20 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     }
 
     void removePeer(Peer p) {
-        peers.remove(p.publicKey, p);
         allowedIps.removeAll(p);
-        p.remove();
+        forget(p);
     }
 
     void removeAllPeers() {
         // One walk of the table for all of them, not one per peer.
         allowedIps.edit(e -> e.clear());
-        for (Peer p : peers.values()) {
-            peers.remove(p.publicKey, p);
-            p.remove();
-        }
+        peers.values().forEach(this::forget);
+    }
+
+    /** p leaves the peer map and erases its state; its allowed IPs are the caller's to remove. */
+    private void forget(Peer p) {
+        peers.remove(p.publicKey, p);
+        p.remove();
     }
 
     void bind(int port, int fwmark) throws IOException {

@@ -497,7 +497,7 @@ final class Peer {
             int n = accept(p, now);
             if (n >= 0) {
                 last = p;
-                if (!keypairs.isPrevious(p.keypair) || now - keypairs.current().createdNanos() >= REKEY_TIMEOUT_NANOS) {
+                if (movesEndpoint(p.keypair, now)) {
                     from = p.address;
                 }
                 bytes += p.length;
@@ -511,6 +511,11 @@ final class Peer {
             received(last.keypair, data, now);
         }
         rearm();
+    }
+
+    /** Whether a packet accepted on kp says where the peer is now: see {@link #receive}. */
+    private boolean movesEndpoint(Keypair kp, long now) {
+        return !keypairs.isPrevious(kp) || now - keypairs.current().createdNanos() >= REKEY_TIMEOUT_NANOS;
     }
 
     /**

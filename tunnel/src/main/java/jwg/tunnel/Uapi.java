@@ -388,7 +388,7 @@ final class Uapi {
         long v4 = IpLiteral.ipv4(line, from, slash);
         if (v4 >= 0) {
             int cidr = (int) number("allowed_ip prefix length", line, slash + 1, line.length(), 32);
-            return new UapiChange.AllowedIp(AllowedIps.Entry.of(v4 << 32, 0, cidr, true), remove);
+            return new UapiChange.AllowedIp(new AllowedIps.Entry(v4 << 32, 0, cidr, true), remove);
         }
         String host = line.substring(from, slash);
         InetAddress address = host.indexOf('%') < 0 ? IpLiteral.parse(host) : null;

@@ -212,11 +212,7 @@ class PeerTest {
         TwoPeers w = new TwoPeers();
         InetSocketAddress elsewhere = new InetSocketAddress("203.0.113.9", 4242);
         w.a.expectMoves();
-        w.a.send(1);
-        w.b.loseOutgoing(DATA);
-        w.b.send(2);
-        Datagram sealedBefore = w.b.sent(DATA).get(0);
-        w.b.deliverOutgoing();
+        Datagram sealedBefore = sessionThenLostFromB(w, 2).get(0);
 
         // a hears nothing back and makes a new session (§6.2): b's packet 2 is now on a's "previous" session.
         // Arriving late from an old address, it is accepted, but it says where b was when it sealed it, not where b
@@ -244,12 +240,9 @@ class PeerTest {
         TwoPeers w = new TwoPeers();
         InetSocketAddress elsewhere = new InetSocketAddress("203.0.113.9", 4242);
         w.a.expectMoves();
-        w.a.send(1);
-        w.b.loseOutgoing(DATA);
-        w.b.send(2, 3);
-        Datagram early = w.b.sent(DATA).get(0);
-        Datagram late = w.b.sent(DATA).get(1);
-        w.b.deliverOutgoing();
+        List<Datagram> lost = sessionThenLostFromB(w, 2, 3);
+        Datagram early = lost.get(0);
+        Datagram late = lost.get(1);
         w.a.loseOutgoing(DATA, KEEPALIVE);
         untilANewSession(w);
 
@@ -259,6 +252,16 @@ class PeerTest {
         w.advance(REKEY_TIMEOUT);
         w.a.inject(late, elsewhere);
         assertEquals(elsewhere, w.a.peer().endpoint(), "after it, the peer is where its packets come from");
+    }
+
+    /** A session from a's packet 1, then b's packets seqs sealed on it and lost on the way: returned to inject later. */
+    private static List<Datagram> sessionThenLostFromB(TwoPeers w, int... seqs) {
+        w.a.send(1);
+        w.b.loseOutgoing(DATA);
+        w.b.send(seqs);
+        List<Datagram> lost = w.b.sent(DATA);
+        w.b.deliverOutgoing();
+        return lost;
     }
 
     /** Runs the clock until a has a session other than the one it has now, and stops within 10 ms of it. */
