@@ -419,6 +419,10 @@ public class PipelineBench {
             }
 
             @Override
+            public void endpointMoved(InetSocketAddress from, InetSocketAddress to) {
+            }
+
+            @Override
             public void endpointRoamed(Peer peer, InetSocketAddress from, InetSocketAddress to) {
             }
         }

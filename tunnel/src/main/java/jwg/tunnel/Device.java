@@ -72,6 +72,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final ScheduledExecutorService timers;
     /** Keypairs waiting out their grace before {@link #retire} erases them; close erases them at once. */
     private final Set<Keypair> retiring = ConcurrentHashMap.newKeySet();
+    /** Every peer's current endpoint, with how many peers have it (see {@link #endpointMoved}). */
+    private final Map<InetSocketAddress, Integer> endpoints = new ConcurrentHashMap<>();
     /** How long a keypair that left its peer keeps its keys: see {@link #retire}. */
     private static final long RETIRE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private final Handshakes handshakes;
@@ -750,6 +752,25 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     @Override
     public void handshakeCompleted(Peer peer, InetSocketAddress from, long rttNanos) {
         roamingListener.handshakeCompleted(peer.publicKey, from, rttNanos);
+    }
+
+    /**
+     * Kept so that the UDP loop can tell, with one lookup and no lock, whether a handshake message comes from where
+     * one of our peers is: such initiations get a lane of their own through a flood ({@link Handshakes}).
+     */
+    @Override
+    public void endpointMoved(InetSocketAddress from, InetSocketAddress to) {
+        if (from != null) {
+            endpoints.computeIfPresent(from, (address, n) -> n == 1 ? null : n - 1);
+        }
+        if (to != null) {
+            endpoints.merge(to, 1, Integer::sum);
+        }
+    }
+
+    /** Whether address is some peer's endpoint now. Any thread; no lock. */
+    boolean isPeerEndpoint(InetSocketAddress address) {
+        return endpoints.containsKey(address);
     }
 
     @Override

@@ -70,6 +70,12 @@ interface Driver {
     /** An initiation of ours was answered from address from, rttNanos after it was sent there (-1: not known). */
     void handshakeCompleted(Peer peer, InetSocketAddress from, long rttNanos);
 
+    /**
+     * A peer's endpoint changed from from to to (either null: none before, the peer is gone). The device keeps the
+     * set of its peers' endpoints for the handshake queue's lane of known senders.
+     */
+    void endpointMoved(InetSocketAddress from, InetSocketAddress to);
+
     /** An authenticated packet the peer sent on its own came from a new address (§2.1, roaming). */
     void endpointRoamed(Peer peer, InetSocketAddress from, InetSocketAddress to);
 }

@@ -575,7 +575,7 @@ final class Peer {
         timers.anyAuthenticatedPacketReceived();
         InetSocketAddress old = endpoint;
         if (from != null && !from.equals(old)) {
-            endpoint = from;
+            moveEndpoint(from);
             if (old != null) {
                 driver.log(this + ": endpoint changed from " + Uapi.formatEndpoint(old) + " to "
                         + Uapi.formatEndpoint(from));
@@ -671,12 +671,19 @@ final class Peer {
     synchronized void setEndpoint(InetSocketAddress address) {
         InetSocketAddress old = endpoint;
         if (address != null && !address.equals(old)) {
-            endpoint = address;
+            moveEndpoint(address);
             if (old != null) {
                 driver.log(this + ": endpoint set from " + Uapi.formatEndpoint(old) + " to "
                         + Uapi.formatEndpoint(address));
             }
         }
+    }
+
+    /** The one place the endpoint changes (under the lock), so that the device's set of endpoints follows it. */
+    private void moveEndpoint(InetSocketAddress to) {
+        InetSocketAddress old = endpoint;
+        endpoint = to;
+        driver.endpointMoved(old, to);
     }
 
     synchronized void setPresharedKey(Key psk) {
@@ -708,6 +715,7 @@ final class Peer {
     /** The peer leaves the device: everything it registered is released, its keys erased, its staged packets dropped. */
     synchronized void remove() {
         removed = true;
+        driver.endpointMoved(endpoint, null);
         timers.stop();
         eraseKeys();
         handshake.destroy();

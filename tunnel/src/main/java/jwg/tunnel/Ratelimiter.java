@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * Handshake messages per source (an IPv4 address, an IPv6 /64, as the kernel counts them) while under load: a token bucket of 20 a second with a burst of 5, the
- * figures of the kernel's ratelimiter.c and wireguard-go. Only the handshake thread uses it, and only under load.
+ * figures of the kernel's ratelimiter.c and wireguard-go. The handshake workers share one, used only under load; the
+ * UDP loop has another for the known senders' lane ({@link Handshakes}), used only for messages from peers' endpoints.
  */
 final class Ratelimiter {
     static final long PACKETS_PER_SECOND = 20;

@@ -233,6 +233,10 @@ class PeerTest {
         assertEquals(List.of(2, 4), w.a.delivered());
         assertEquals(elsewhere, w.a.peer().endpoint());
         assertEquals(List.of(w.b.address + " -> " + elsewhere), w.a.roams());
+        // The device's set of endpoints (the handshake queue's known senders) followed, and forgets a removed peer.
+        assertEquals(List.of(elsewhere), w.a.endpoints());
+        w.a.peer().remove();
+        assertEquals(List.of(), w.a.endpoints());
     }
 
     @Test

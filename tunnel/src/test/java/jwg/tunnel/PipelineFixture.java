@@ -551,6 +551,10 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
         }
 
         @Override
+        public void endpointMoved(InetSocketAddress from, InetSocketAddress to) {
+        }
+
+        @Override
         public void endpointRoamed(Peer peer, InetSocketAddress from, InetSocketAddress to) {
         }
     }

@@ -198,6 +198,8 @@ final class TwoPeers {
         private final Set<Kind> lost = EnumSet.noneOf(Kind.class);
         private final List<String> roams = new ArrayList<>();
         private boolean movesExpected;
+        /** The endpoints the peer told this side of and has not taken back: the device's set of endpoints. */
+        private final List<InetSocketAddress> endpoints = new ArrayList<>();
         /** Keypairs a transport message arrived on: a responder's are confirmed (§5.4.5). */
         private final Set<Keypair> heardOn = new HashSet<>();
         private final Map<Keypair, Long> lastCounter = new HashMap<>();
@@ -291,6 +293,11 @@ final class TwoPeers {
         /** The other side's moves this side noticed, "from -> to". */
         List<String> roams() {
             return List.copyOf(roams);
+        }
+
+        /** The peer's endpoint as the device's set of endpoints has it: one address, none once the peer is gone. */
+        List<InetSocketAddress> endpoints() {
+            return List.copyOf(endpoints);
         }
 
         /** Whether the peer can have a packet buffer for a keepalive or a staged packet. */
@@ -559,6 +566,16 @@ final class TwoPeers {
 
         @Override
         public void handshakeCompleted(Peer p, InetSocketAddress from, long rttNanos) {}
+
+        @Override
+        public void endpointMoved(InetSocketAddress from, InetSocketAddress to) {
+            if (from != null && !endpoints.remove(from)) {
+                throw new AssertionError(name + " was told " + from + " moved, which it never had");
+            }
+            if (to != null) {
+                endpoints.add(to);
+            }
+        }
 
         @Override
         public void endpointRoamed(Peer p, InetSocketAddress from, InetSocketAddress to) {
