@@ -17,10 +17,11 @@ import jwg.tun.Tun;
 
 /**
  * {@code jwg [-f] IFNAME}, with wireguard-go's process contract: create the TUN device and the UAPI socket, then run
- * detached; the command returns 0 only once both exist (1, with the reason, if setup fails). Java cannot fork, so the
- * command starts a second JVM running the same command in the foreground, waits for its "ready" line on a pipe, and
- * exits; the child leaves the terminal's session. The daemon exits on SIGTERM/SIGINT, when the interface is deleted,
- * and when its socket file is deleted.
+ * detached; the command returns 0 only once both exist (1, with the reason, if setup fails). Java cannot fork: bin/jwg
+ * starts the one JVM in the background with JWG_NOTIFY_PARENT set and its standard output on a pipe, and this class
+ * leaves the terminal's session and writes "ready" (or the reason) there. Started any other way ({@code java -jar}),
+ * the command starts a second JVM in that role itself and waits for its line. The daemon exits on SIGTERM/SIGINT, when
+ * the interface is deleted, and when its socket file is deleted.
  */
 final class Daemon {
     private static final String NOTIFY_ENV = "JWG_NOTIFY_PARENT";
