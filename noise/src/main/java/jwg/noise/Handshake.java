@@ -24,7 +24,13 @@ public final class Handshake {
     private final byte[] prologue;
     private StaticIdentity local;
     private final byte[] presharedKey = new byte[32];
+    /**
+     * DH(S_priv_i, S_pub_r), computed by the first handshake that needs it ({@link #staticStatic()}) or ahead of it
+     * ({@link #computeStaticStatic()}), not when the peer is configured: a set of 10,000 peers spent most of its time
+     * on them.
+     */
     private final byte[] staticStatic = new byte[32];
+    private boolean staticStaticComputed;
     private boolean staticStaticValid;
 
     private State state = State.ZEROED;
@@ -56,15 +62,29 @@ public final class Handshake {
     }
 
     /**
-     * Changes the device's identity (or removes it, with null): precomputes DH(S_priv_i, S_pub_r) and abandons any
-     * handshake in flight, which was bound to the old key.
+     * Changes the device's identity (or removes it, with null): forgets DH(S_priv_i, S_pub_r), made with the old key,
+     * and abandons any handshake in flight, which was bound to it.
      */
     public synchronized void setLocalIdentity(StaticIdentity identity) {
         this.local = identity;
         Arrays.fill(staticStatic, (byte) 0);
-        staticStaticValid = identity != null
-                && Dh.sharedSecret(identity.privateKey(), remoteStatic.raw(), staticStatic);
+        staticStaticComputed = false;
+        staticStaticValid = false;
         clear();
+    }
+
+    /** Computes DH(S_priv_i, S_pub_r) now if it is not yet: a device does it for new peers off the caller's thread. */
+    public synchronized void computeStaticStatic() {
+        staticStatic();
+    }
+
+    /** Whether DH(S_priv_i, S_pub_r) is in {@link #staticStatic} (false: no identity, or a low-order public key). */
+    private boolean staticStatic() {
+        if (!staticStaticComputed) {
+            staticStaticValid = local != null && Dh.sharedSecret(local.privateKey(), remoteStatic.raw(), staticStatic);
+            staticStaticComputed = true;
+        }
+        return staticStaticValid;
     }
 
     /** Q; the zero key means none. */
@@ -77,7 +97,7 @@ public final class Handshake {
      * (DH(S_priv_i, S_pub_r) is zero).
      */
     public synchronized boolean canHandshake() {
-        return local != null && staticStaticValid;
+        return local != null && staticStatic();
     }
 
     /** Creates message 1 into out[off, off+148) with random ephemeral and the given wall-clock time. */
@@ -158,7 +178,7 @@ public final class Handshake {
             if (identity != local) {
                 return Result.dropped(Drop.NO_IDENTITY);
             }
-            if (!staticStaticValid) {
+            if (!staticStatic()) {
                 return Result.dropped(Drop.ZERO_DH);
             }
             byte[] timestamp = new byte[Tai64n.LEN];
@@ -287,6 +307,7 @@ public final class Handshake {
         clear();
         Arrays.fill(presharedKey, (byte) 0);
         Arrays.fill(staticStatic, (byte) 0);
+        staticStaticComputed = true;
         staticStaticValid = false;
     }
 
