@@ -35,6 +35,25 @@ class WgQuickIT {
                 Arguments.of(Implementation.jwg(), Implementation.wireguardGo()));
     }
 
+    /** A wg-quick config in dir for b, whose peer is a (up already); named after b's interface, as wg-quick wants. */
+    static Path config(Pair p, Path dir) throws IOException {
+        Path conf = Files.createFile(dir.resolve(p.b.ifname + ".conf"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(conf, """
+                [Interface]
+                PrivateKey = %s
+                Address = %s/24
+                ListenPort = %d
+
+                [Peer]
+                PublicKey = %s
+                AllowedIPs = %s/32
+                Endpoint = %s:%d
+                """.formatted(p.b.privateKey, p.b.inner4, p.b.port, p.a.publicKey, p.a.inner4, p.a.underlay4,
+                p.a.port));
+        return conf;
+    }
+
     @ParameterizedTest(name = "{0} peers with wg-quick on {1}")
     @MethodSource("pairings")
     void wgQuickUpStartsTheDaemonFromAConfigFileAndWgQuickDownEndsIt(Implementation a, Implementation b,
@@ -42,21 +61,7 @@ class WgQuickIT {
         try (Pair p = Pair.hosts(a, b)) {
             p.a.up();
             p.a.addPeer(p.b, false, null);
-            // wg-quick names the interface after the file.
-            Path conf = Files.createFile(dir.resolve(p.b.ifname + ".conf"),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(conf, """
-                    [Interface]
-                    PrivateKey = %s
-                    Address = %s/24
-                    ListenPort = %d
-
-                    [Peer]
-                    PublicKey = %s
-                    AllowedIPs = %s/32
-                    Endpoint = %s:%d
-                    """.formatted(p.b.privateKey, p.b.inner4, p.b.port, p.a.publicKey, p.a.inner4, p.a.underlay4,
-                    p.a.port));
+            Path conf = config(p, dir);
             Path log = Implementation.logFile(p.b.ifname);
 
             Shell.Result up = p.b.wgQuick("up", conf.toString());
