@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -42,6 +43,22 @@ class LifecycleIT {
             assertTrue(socket, impl + " returned 0 but " + p.a.socket() + " did not exist yet");
             assertTrue(p.a.alive(), "wg show " + p.a.ifname + " fails right after " + impl + " returned");
             assertEquals(1, p.a.ns.pids().size(), "processes in the namespace (the daemon only): " + p.a.ns.pids());
+        }
+    }
+
+    @Tag(MatrixReport.TAG)
+    @DisplayName("log: with LOG_LEVEL set, the detached daemon logs to the standard error it inherited")
+    @ParameterizedTest(name = "{0} alone")
+    @MethodSource("jwg.interop.Pair#alone")
+    void withLogLevelSetTheDetachedDaemonLogsToTheInheritedStandardError(Implementation impl) {
+        try (Pair p = Pair.hosts(impl, impl)) {
+            p.a.up();
+            Path log = Implementation.logFile(p.a.ifname);
+            long before = log.toFile().length();
+            // Both log a peer's creation at LOG_LEVEL=verbose, well after the command that started them returned.
+            p.a.addPeer(p.b, false, null);
+            assertTrue(Shell.eventually(5, () -> log.toFile().length() > before),
+                    impl + " logged nothing to " + log + " after a peer was added:\n" + Shell.tail(log));
         }
     }
 
