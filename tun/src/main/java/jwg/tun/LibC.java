@@ -19,6 +19,10 @@ final class LibC {
     static final int EAGAIN = 11;
     static final int AF_INET = 2;
     static final int SOCK_DGRAM = 2;
+    static final int AF_UNIX = 1;
+    static final int SOCK_SEQPACKET = 5;
+    static final int SOCK_NONBLOCK = 0x800;
+    static final int SOCK_CLOEXEC = 0x80000;
 
     static final long TUNSETIFF = 0x400454caL;
     static final long TUNSETOFFLOAD = 0x400454d0L;
@@ -52,6 +56,8 @@ final class LibC {
     static native int poll(long fds, long nfds, int timeoutMillis);
 
     static native int socket(int domain, int type, int protocol);
+
+    static native int socketpair(int domain, int type, int protocol, int[] sv);
 
     static native String strerror(int errnum);
 

@@ -84,6 +84,22 @@ public final class Tun implements AutoCloseable {
         return open(name, false);
     }
 
+    /**
+     * A stand-in for a TUN device that touches no interface and needs no privilege: the two ends of a SOCK_SEQPACKET
+     * socket pair, which keep packet boundaries (one read or write per packet) and poll alike. [0] is the device's
+     * end, claiming the given virtio header and offloads; [1] is the kernel's, on which a caller writes what the
+     * device shall read (with the header when there is one) and reads what it wrote. For running the packet path in
+     * jwg's training run (and tests); {@link #mtu()} and the other interface ioctls fail on it.
+     */
+    public static Tun[] pair(String name, boolean vnetHdr, int offloads) throws IOException {
+        int[] sv = new int[2];
+        if (LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, 0, sv) < 0) {
+            throw error("socketpair", LibC.errno());
+        }
+        return new Tun[] {new Tun(name, sv[0], vnetHdr, vnetHdr ? offloads : 0),
+                new Tun(name + "-kernel", sv[1], vnetHdr, vnetHdr ? offloads : 0)};
+    }
+
     private static Tun open(String name, boolean vnetHdr) throws IOException {
         byte[] encoded = name.getBytes(StandardCharsets.US_ASCII);
         if (encoded.length == 0 || encoded.length >= IFNAMSIZ || name.contains("/")) {

@@ -770,6 +770,11 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     }
 
     @Override
+    public boolean logging() {
+        return log.verbose();
+    }
+
+    @Override
     public void handshakeCompleted(Peer peer, InetSocketAddress from, long rttNanos) {
         roamingListener.handshakeCompleted(peer.publicKey, from, rttNanos);
     }

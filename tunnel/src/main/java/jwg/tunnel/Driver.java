@@ -67,6 +67,14 @@ interface Driver {
 
     void log(String message);
 
+    /**
+     * Whether {@link #log} goes anywhere: callers on the handshake path ask first, so a daemon that logs nothing
+     * builds no message (and a cold one spins up no string concatenation for its first handshake).
+     */
+    default boolean logging() {
+        return true;
+    }
+
     /** An initiation of ours was answered from address from, rttNanos after it was sent there (-1: not known). */
     void handshakeCompleted(Peer peer, InetSocketAddress from, long rttNanos);
 

@@ -341,7 +341,9 @@ final class Peer {
             initiationSentAt.clear();
             handshakesCompletedAtInitiation = handshakesCompleted;
         }
-        driver.log(this + ": sending handshake initiation to " + to.size() + " address(es)");
+        if (driver.logging()) {
+            driver.log(this + ": sending handshake initiation to " + to.size() + " address(es)");
+        }
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
         timers.anyAuthenticatedPacketSent();
         for (InetSocketAddress address : to) {
@@ -360,7 +362,9 @@ final class Peer {
         if (removed) {
             return;
         }
-        driver.log(this + ": received handshake initiation");
+        if (driver.logging()) {
+            driver.log(this + ": received handshake initiation");
+        }
         authenticatedFrom(from, true, initiationLength, now);
         // The initiation was consumed on a handshake worker before this lock was taken, and an initiation of our own
         // may have gone out in between: the handshake then holds ours, which the peer may well answer. Leave it and
@@ -385,7 +389,9 @@ final class Peer {
         cookies.addMacs(response, 0, response.length, now);
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
         timers.anyAuthenticatedPacketSent();
-        driver.log(this + ": sending handshake response");
+        if (driver.logging()) {
+            driver.log(this + ": sending handshake response");
+        }
         // A response counts against the rate limit as in the kernel and wireguard-go: when two initiations cross, each
         // side answers the other's, and this keeps both from crossing again on their next sends; the first jittered
         // retransmission then goes alone.
@@ -408,7 +414,9 @@ final class Peer {
             driver.count(d.reason());
             return;
         }
-        driver.log(this + ": received handshake response");
+        if (driver.logging()) {
+            driver.log(this + ": received handshake response");
+        }
         Long sentAt = initiationSentAt.get(from);
         authenticatedFrom(from, false, Message.RESPONSE_LEN, now);
         Keypair kp = handshake.deriveKeypair(now);
