@@ -1,8 +1,11 @@
 package jwg.tunnel;
 
 import java.io.IOException;
-import java.io.StringWriter;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import jwg.noise.Key;
@@ -15,10 +18,10 @@ import jwg.tun.VirtioHeader;
  * {@code jwg --cds-training}: runs what a daemon's start-up and its first packets run, without a TUN device, a
  * privilege or any lasting effect, so that bin/jwg can record a class-data-sharing archive of every class (and
  * lambda) they load, once per build. Two devices on loopback UDP, each over a socket pair standing in for its TUN
- * device ({@link Tun#pair}, with the virtio header and every offload), are configured through the UAPI and carry
- * packets both ways: the first one's handshake, then UDP over IPv4 and IPv6 and a TCP super-packet to segment and
- * coalesce. Whatever this leaves out a real daemon loads from the jar on first use, so a cold daemon's first
- * packet waited ~10 ms per lambda the JVM had to spin up then (bench/compare's cold handshake).
+ * device ({@link Tun#pair}, with the virtio header and every offload), are configured through the UAPI (one over a
+ * socket of its own, as wg does it) and carry packets both ways: the first one's handshake, then UDP over IPv4 and
+ * IPv6 and a TCP super-packet to segment and coalesce. Whatever this leaves out a real daemon loads from the jar on
+ * first use: a cold daemon's first packet waited ~10 ms for each lambda the JVM had to spin up then.
  */
 final class CdsTraining {
     private static final int OFFLOADS = Tun.TUN_F_CSUM | Tun.TUN_F_TSO4 | Tun.TUN_F_TSO6 | Tun.TUN_F_USO4
@@ -48,6 +51,8 @@ final class CdsTraining {
         Device a = new Device("cds-a", tunA[0], log, () -> { });
         Device b = new Device("cds-b", tunB[0], log, () -> { });
         int carried = 0;
+        Path uapiDir = null;
+        UapiServer uapiServer = null;
         try {
             a.bind(0, 0);
             b.bind(0, 0);
@@ -56,10 +61,14 @@ final class CdsTraining {
             Key keyB = randomKey(random);
             // Roaming as a daemon has it, with a configuration file that does not exist.
             Path noConfig = Path.of(System.getProperty("java.io.tmpdir"), "jwg-cds-training-none.conf");
-            Uapi uapiA = new Uapi(a, new Roaming(a, noConfig));
-            configure(uapiA, keyA, keyB, b.udp().port(), 2);
-            configure(new Uapi(b, new Roaming(b, noConfig)), keyB, keyA, a.udp().port(), 1);
-            uapiA.get(new StringWriter());
+            // a through a UAPI socket of its own, as wg would (in a directory of the training's, not wg's).
+            uapiDir = Files.createTempDirectory("jwg-cds-training");
+            uapiServer = new UapiServer(uapiDir, "cds-a", new Uapi(a, new Roaming(a, noConfig)), log, () -> { });
+            uapiServer.start();
+            converse(uapiServer.path(), "set=1\n" + config(keyA, keyB, b.udp().port(), 2));
+            converse(uapiServer.path(), "get=1\n\n");
+            String configB = config(keyB, keyA, a.udp().port(), 1);
+            new Uapi(b, new Roaming(b, noConfig)).apply(Uapi.parse(UapiReader.of(configB)));
             Thread.ofPlatform().daemon().name("jwg-tun-read").start(a::runTunReader);
             Thread.ofPlatform().daemon().name("jwg-tun-read").start(b::runTunReader);
             ByteBuffer out = ByteBuffer.allocateDirect(Tun.VNET_HDR_LEN + 65_535);
@@ -74,6 +83,12 @@ final class CdsTraining {
             a.udp().warmUp();
             Thread.sleep(100);
         } finally {
+            if (uapiServer != null) {
+                uapiServer.close();
+            }
+            if (uapiDir != null) {
+                Files.deleteIfExists(uapiDir);
+            }
             a.close();
             b.close();
             tunA[1].close();
@@ -82,11 +97,27 @@ final class CdsTraining {
         return carried;
     }
 
-    private static void configure(Uapi uapi, Key own, Key peer, int peerPort, int peerHost) throws Exception {
+    /** The body of a UAPI set giving a device its key and the other as its peer, reached at 127.0.0.1:peerPort. */
+    private static String config(Key own, Key peer, int peerPort, int peerHost) {
         String peerPublic = new StaticIdentity(peer).publicKey().toHex();
-        uapi.apply(Uapi.parse(UapiReader.of("private_key=" + own.toHex() + "\npublic_key=" + peerPublic
-                + "\nendpoint=127.0.0.1:" + peerPort + "\nallowed_ip=10.0.0." + peerHost + "/32\nallowed_ip=fd00::"
-                + peerHost + "/128\npersistent_keepalive_interval=0\n\n")));
+        return "private_key=" + own.toHex() + "\npublic_key=" + peerPublic + "\nendpoint=127.0.0.1:" + peerPort
+                + "\nallowed_ip=10.0.0." + peerHost + "/32\nallowed_ip=fd00::" + peerHost
+                + "/128\npersistent_keepalive_interval=0\n\n";
+    }
+
+    /** One request on a connection of its own; reads the answer up to its errno line. */
+    private static void converse(Path socket, String request) throws IOException {
+        try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            c.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
+            ByteBuffer answer = ByteBuffer.allocate(4096);
+            StringBuilder text = new StringBuilder();
+            while (!text.toString().contains("errno=") && c.read(answer.clear()) > 0) {
+                text.append(StandardCharsets.UTF_8.decode(answer.flip()));
+            }
+            if (!text.toString().contains("errno=0\n")) {
+                throw new IOException("the training's UAPI request failed: " + text);
+            }
+        }
     }
 
     /**

@@ -27,6 +27,7 @@ import java.nio.file.WatchService;
 final class UapiServer implements AutoCloseable {
     static final Path RUN_DIR = Path.of("/var/run/wireguard");
 
+    private final Path dir;
     private final Path path;
     private final Uapi uapi;
     private final Log log;
@@ -38,7 +39,13 @@ final class UapiServer implements AutoCloseable {
     private volatile boolean bound;
 
     UapiServer(String ifname, Uapi uapi, Log log, Runnable onSocketGone) {
-        this.path = RUN_DIR.resolve(ifname + ".sock");
+        this(RUN_DIR, ifname, uapi, log, onSocketGone);
+    }
+
+    /** A socket in another directory than wg's: for the training run, which must not touch the real ones. */
+    UapiServer(Path dir, String ifname, Uapi uapi, Log log, Runnable onSocketGone) {
+        this.dir = dir;
+        this.path = dir.resolve(ifname + ".sock");
         this.uapi = uapi;
         this.log = log;
         this.onSocketGone = onSocketGone;
@@ -49,7 +56,7 @@ final class UapiServer implements AutoCloseable {
     }
 
     void start() throws IOException {
-        Files.createDirectories(RUN_DIR);
+        Files.createDirectories(dir);
         if (Files.exists(path)) {
             try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
                 throw new IOException("UAPI socket " + path + " is in use by another process");
@@ -69,7 +76,7 @@ final class UapiServer implements AutoCloseable {
             Posix.setUmask(oldMask);
         }
         watcher = path.getFileSystem().newWatchService();
-        RUN_DIR.register(watcher, StandardWatchEventKinds.ENTRY_DELETE);
+        dir.register(watcher, StandardWatchEventKinds.ENTRY_DELETE);
         Thread.ofPlatform().daemon().name("jwg-uapi").start(this::acceptLoop);
         Thread.ofPlatform().daemon().name("jwg-uapi-watch").start(this::watchLoop);
     }
