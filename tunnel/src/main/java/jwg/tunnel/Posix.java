@@ -28,6 +28,8 @@ final class Posix {
 
     private static native long signal(int signum, long handler);
 
+    private static native int setpriority(int which, int who, int prio);
+
     /** Leaves the parent's session, so the terminal's hang-up and Ctrl-C no longer reach the daemon. */
     static void detachFromTerminal() {
         setsid();
@@ -43,6 +45,15 @@ final class Posix {
         final long sigDfl = 0;
         signal(sigint, sigDfl);
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> System.exit(128 + sigint));
+    }
+
+    /**
+     * Gives the calling thread the lowest CPU priority (nice 19): on Linux the nice value belongs to a thread, and
+     * PRIO_PROCESS with who 0 means the caller. For background work that must not delay anything else on the machine.
+     */
+    static void lowestPriority() {
+        final int prioProcess = 0;
+        setpriority(prioProcess, 0, 19);
     }
 
     /** Sets the process umask and returns the previous one. */
