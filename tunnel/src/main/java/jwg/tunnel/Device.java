@@ -54,6 +54,8 @@ import jwg.tun.Tun;
 final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** Packets in flight per direction: enough to keep every core busy, bounded so overload drops, never hoards. */
     static final int PACKETS_PER_DIRECTION = 8192;
+    /** After a private key is replaced, when to overwrite the copies a library left of it ({@link HeapScrub}). */
+    private static final long SCRUB_DELAY_NANOS = 500_000_000L;
     private static final int MAX_PACKET = 65535;
     /** How far the TUN reader may fill one peer's outbound queue; the rest is for keepalives and staged packets. */
     static final int TUN_READER_IN_FLIGHT = Peer.IN_FLIGHT - Peer.MAX_STAGED - 64;
@@ -286,6 +288,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         oldKey.wipe();
         if (oldIdentity != null) {
             oldIdentity.wipe();
+            // Once the handshakes that were using the old key are done (workers take milliseconds).
+            schedule(HeapScrub::run, SCRUB_DELAY_NANOS);
         }
     }
 
