@@ -7,17 +7,23 @@ package jwg.tunnel;
  * little that those arrays outlived a replaced private key for minutes (4 copies 3 s after `wg set private-key`, in
  * eden, where bench/secrets finds them). The JVM zeroes every array it allocates, so allocating the heap's size twice
  * over, in pieces that die at once, runs the allocation point across all of eden at least once, collections between.
- * About 32 MB of allocation and a few young collections of nothing: milliseconds, once per private key replaced.
+ * About 32 MB of allocation (at most 64) and a few young collections of nothing: milliseconds, once per private key
+ * replaced.
  */
 final class HeapScrub {
     private static final int PIECE = 64 * 1024;
+    /**
+     * A heap grown by a big configuration need not be swept whole (eden is 4 MB under bin/jwg's options): this bounds
+     * the pause it adds to the timer thread to ~10 ms.
+     */
+    private static final long MAX_BYTES = 64L << 20;
     /** Read only so the allocations cannot be proven dead and removed. */
     private static volatile byte[] last;
 
     private HeapScrub() {}
 
     static void run() {
-        long bytes = 2 * Runtime.getRuntime().totalMemory();
+        long bytes = Math.min(2 * Runtime.getRuntime().totalMemory(), MAX_BYTES);
         for (long done = 0; done < bytes; done += PIECE) {
             last = new byte[PIECE];
         }
