@@ -4,20 +4,20 @@ package jwg.tunnel;
  * Overwrites the free space of the young generation, where a library left garbage copies of a secret jwg has erased
  * everywhere it holds one. BouncyCastle's X25519 decodes the private scalar into a fresh int[] for every operation
  * with it (the same bytes as the key, for a key wg made), and nothing zeroes garbage: an idle daemon allocates so
- * little that those arrays outlived a replaced private key for minutes (4 copies 3 s after `wg set private-key`, in
- * eden, where bench/secrets finds them). The JVM zeroes every array it allocates, so allocating the heap's size twice
- * over, in pieces that die at once, runs the allocation point across all of eden at least once, collections between.
- * About 32 MB of allocation (at most 64) and a few young collections of nothing: milliseconds, once per private key
- * replaced.
+ * little that those arrays outlive a replaced private key for as long as it stays idle (4 copies 3 s after
+ * `wg set private-key`, in eden, where bench/secrets finds them). The JVM zeroes every array it allocates, so
+ * allocating the heap's size twice over, in pieces that die at once, runs the allocation point across all of eden at
+ * least once, collections between. About 32 MB of allocation (at most 64) and a few young collections of nothing,
+ * once per private key replaced.
  */
 final class HeapScrub {
     private static final int PIECE = 64 * 1024;
     /**
      * A heap grown by a big configuration need not be swept whole (eden is 4 MB under bin/jwg's options): this bounds
-     * the pause it adds to the timer thread to ~10 ms.
+     * the work it adds to the timer thread.
      */
     private static final long MAX_BYTES = 64L << 20;
-    /** Read only so the allocations cannot be proven dead and removed. */
+    /** Each piece is published here, so the JIT cannot prove the allocations dead and remove them. */
     private static volatile byte[] last;
 
     private HeapScrub() {}
