@@ -21,6 +21,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import jwg.noise.CookieChecker;
@@ -56,6 +57,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     static final int PACKETS_PER_DIRECTION = 8192;
     /** After a private key is replaced, when to overwrite the copies a library left of it ({@link HeapScrub}). */
     private static final long SCRUB_DELAY_NANOS = 500_000_000L;
+    private final AtomicBoolean scrubPending = new AtomicBoolean();
     private static final int MAX_PACKET = 65535;
     /** How far the TUN reader may fill one peer's outbound queue; the rest is for keepalives and staged packets. */
     static final int TUN_READER_IN_FLIGHT = Peer.IN_FLIGHT - Peer.MAX_STAGED - 64;
@@ -288,8 +290,21 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         oldKey.wipe();
         if (oldIdentity != null) {
             oldIdentity.wipe();
-            // Once the handshakes that were using the old key are done (workers take milliseconds).
-            schedule(HeapScrub::run, SCRUB_DELAY_NANOS);
+            secretsRetired();
+        }
+    }
+
+    /**
+     * A private key, a preshared key or a peer's handshake secrets went out of use: once the handshakes that were using
+     * them are done (workers take milliseconds), overwrite the copies a library left on the heap ({@link HeapScrub}).
+     */
+    void secretsRetired() {
+        // One scrub for a whole batch of changes: wg setconf may remove 10,000 peers at once.
+        if (scrubPending.compareAndSet(false, true)) {
+            schedule(() -> {
+                scrubPending.set(false);
+                HeapScrub.run();
+            }, SCRUB_DELAY_NANOS);
         }
     }
 
@@ -323,6 +338,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private void forget(Peer p) {
         peers.remove(p.publicKey, p);
         p.remove();
+        secretsRetired();
     }
 
     void bind(int port, int fwmark) throws IOException {

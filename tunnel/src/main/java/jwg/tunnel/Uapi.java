@@ -253,6 +253,7 @@ final class Uapi {
         }
         if (pc.presharedKey != null) {
             peer.setPresharedKey(pc.presharedKey);
+            device.secretsRetired();
         }
         if (pc.endpoint != null) {
             peer.setEndpoint(pc.endpoint);
