@@ -55,9 +55,8 @@ import jwg.tun.Tun;
 final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** Packets in flight per direction: enough to keep every core busy, bounded so overload drops, never hoards. */
     static final int PACKETS_PER_DIRECTION = 8192;
-    /** After a private key is replaced, when to overwrite the copies a library left of it ({@link HeapScrub}). */
+    /** After a secret goes out of use, when to overwrite the copies a library left of it ({@link HeapScrub}). */
     private static final long SCRUB_DELAY_NANOS = 500_000_000L;
-    private final AtomicBoolean scrubPending = new AtomicBoolean();
     private static final int MAX_PACKET = 65535;
     /** How far the TUN reader may fill one peer's outbound queue; the rest is for keepalives and staged packets. */
     static final int TUN_READER_IN_FLIGHT = Peer.IN_FLIGHT - Peer.MAX_STAGED - 64;
@@ -298,6 +297,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
      * A private key, a preshared key or a peer's handshake secrets went out of use: once the handshakes that were using
      * them are done (workers take milliseconds), overwrite the copies a library left on the heap ({@link HeapScrub}).
      */
+    private final AtomicBoolean scrubPending = new AtomicBoolean();
+
     void secretsRetired() {
         // One scrub for a whole batch of changes: wg setconf may remove 10,000 peers at once.
         if (scrubPending.compareAndSet(false, true)) {
