@@ -7,10 +7,10 @@ import jwg.noise.CookieChecker;
 import jwg.noise.CookieGenerator;
 import jwg.noise.Dh;
 import jwg.noise.Handshake;
-import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Result;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 import jwg.noise.Tai64n;
 
@@ -37,7 +37,7 @@ final class Fixtures {
     }
 
     static StaticIdentity identity(SecureRandom random) {
-        return new StaticIdentity(Key.of(Dh.generatePrivate(random)));
+        return new StaticIdentity(Secret.of(Dh.generatePrivate(random)));
     }
 
     /** Sender (initiator) and receiver (responder) keypairs of one completed handshake: a.seal → b.open works. */

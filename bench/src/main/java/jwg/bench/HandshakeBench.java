@@ -11,6 +11,7 @@ import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Result;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 import jwg.noise.Tai64n;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -97,7 +98,7 @@ public class HandshakeBench {
         Key responderPub = responderId.publicKey();
         initiator = new Handshake(initiatorId, responderPub);
         responder = new Handshake(responderId, initiatorPub);
-        Key psk = Key.of(Dh.generatePrivate(random));
+        Secret psk = Secret.of(Dh.generatePrivate(random));
         initiator.setPresharedKey(psk);
         responder.setPresharedKey(psk);
         initiatorMacs = new CookieGenerator(responderPub);

@@ -12,6 +12,7 @@ import jwg.noise.Dh;
 import jwg.noise.Handshake;
 import jwg.noise.Key;
 import jwg.noise.Message;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -54,9 +55,9 @@ public final class HandshakeFixture {
     /** Makes the peers, writes their wg config, and returns each one's handshake with the responder. */
     private static Handshake[] peers(Key responder, int n, Path conf) throws IOException {
         SecureRandom random = new SecureRandom();
-        Key[] privates = new Key[n];
+        Secret[] privates = new Secret[n];
         for (int i = 0; i < n; i++) {
-            privates[i] = Key.of(Dh.generatePrivate(random));
+            privates[i] = Secret.of(Dh.generatePrivate(random));
         }
         // One X25519 for the public key and one for DH(S_i, S_r) per peer: in parallel, ~1 s for 10 000 here.
         StaticIdentity[] ids = IntStream.range(0, n).parallel().mapToObj(i -> new StaticIdentity(privates[i]))

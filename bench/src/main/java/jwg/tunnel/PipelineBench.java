@@ -13,10 +13,10 @@ import jwg.noise.Dh;
 import jwg.noise.Drop;
 import jwg.noise.Handshake;
 import jwg.noise.IndexTable;
-import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -315,7 +315,7 @@ public class PipelineBench {
         /** A device around the peers, as far as they can tell. */
         private final class Node implements Driver {
             final SecureRandom random = new SecureRandom();
-            final StaticIdentity identity = new StaticIdentity(Key.of(Dh.generatePrivate(random)));
+            final StaticIdentity identity = new StaticIdentity(Secret.of(Dh.generatePrivate(random)));
             final IndexTable<Session> indices = new IndexTable<>(random);
             final InetSocketAddress address;
             final ArrayDeque<byte[]> handshakes = new ArrayDeque<>();

@@ -23,7 +23,7 @@ public final class Handshake {
     private final Key remoteStatic;
     private final byte[] prologue;
     private StaticIdentity local;
-    private final byte[] presharedKey = new byte[32];
+    private final Secret presharedKey = Secret.zero();
     /**
      * DH(S_priv_i, S_pub_r), computed by the first handshake that needs it ({@link #staticStatic()}) or ahead of it
      * ({@link #computeStaticStatic()}), not when the peer is configured: a set of 10,000 peers spent most of its time
@@ -87,9 +87,14 @@ public final class Handshake {
         return staticStaticValid;
     }
 
-    /** Q; the zero key means none. */
-    public synchronized void setPresharedKey(Key psk) {
-        System.arraycopy(psk.raw(), 0, presharedKey, 0, 32);
+    /** Q; the zero key means none. Copies it: the caller wipes its own. */
+    public synchronized void setPresharedKey(Secret psk) {
+        presharedKey.copyFrom(psk);
+    }
+
+    /** Q in the UAPI's form, for a get. */
+    public synchronized void appendPresharedKeyHex(StringBuilder sb) {
+        presharedKey.appendHex(sb);
     }
 
     /**
@@ -305,7 +310,7 @@ public final class Handshake {
     /** The peer is gone: erases everything secret this state holds, Q and DH(S_priv_i, S_pub_r) included. */
     public synchronized void destroy() {
         clear();
-        Arrays.fill(presharedKey, (byte) 0);
+        presharedKey.wipe();
         Arrays.fill(staticStatic, (byte) 0);
         staticStaticComputed = true;
         staticStaticValid = false;

@@ -30,12 +30,16 @@ public final class Kdf {
     /** HMAC(key, data). */
     public static byte[] hmac(byte[] key, byte[] data, int off, int len) {
         byte[] out = new byte[Blake2s.HASH_LEN];
-        hmac(SCRATCH.get(), key, key.length, data, off, len, out);
+        hmac(SCRATCH.get(), key, key.length, data, off, len, null, out);
         return out;
     }
 
-    /** HMAC(key[0, keyLen), data) into out[0, 32); out may alias key or data. */
-    private static void hmac(Scratch s, byte[] key, int keyLen, byte[] data, int off, int len, byte[] out) {
+    /**
+     * HMAC(key[0, keyLen), data) into out[0, 32), data being data[off, off+len) or else the secret; out may alias key
+     * or data.
+     */
+    private static void hmac(Scratch s, byte[] key, int keyLen, byte[] data, int off, int len, Secret secret,
+                             byte[] out) {
         byte[] k = key;
         if (keyLen > BLOCK) {
             s.digest.reset();
@@ -49,7 +53,13 @@ public final class Kdf {
         }
         s.digest.reset();
         s.digest.update(s.pad, 0, BLOCK);
-        s.digest.update(data, off, len);
+        if (secret != null) {
+            // The digest copies it into its block buffer, which doFinal zeroes. BouncyCastle's compression also
+            // decodes each block into a fresh int[] it drops: one garbage copy of a preshared key per handshake.
+            secret.update(s.digest);
+        } else {
+            s.digest.update(data, off, len);
+        }
         s.digest.doFinal(s.inner, 0);
         for (int i = 0; i < BLOCK; i++) {
             s.pad[i] = (byte) ((i < keyLen ? k[i] : 0) ^ 0x5c);
@@ -66,15 +76,24 @@ public final class Kdf {
      * is overwritten in place this way.
      */
     public static void kdf(byte[] key, byte[] input, int off, int len, byte[]... outs) {
+        kdf(key, input, off, len, null, outs);
+    }
+
+    /** KDF(key, secret): the preshared key's step, with the secret read where it lives. */
+    public static void kdf(byte[] key, Secret input, byte[]... outs) {
+        kdf(key, null, 0, 0, input, outs);
+    }
+
+    private static void kdf(byte[] key, byte[] input, int off, int len, Secret secret, byte[]... outs) {
         if (outs.length < 1 || outs.length > 3) {
             throw new IllegalArgumentException("KDF yields 1 to 3 outputs");
         }
         Scratch s = SCRATCH.get();
-        hmac(s, key, key.length, input, off, len, s.prk);
+        hmac(s, key, key.length, input, off, len, secret, s.prk);
         int previous = 0;
         for (int i = 0; i < outs.length; i++) {
             s.block[previous] = (byte) (i + 1);
-            hmac(s, s.prk, Blake2s.HASH_LEN, s.block, 0, previous + 1, s.block);
+            hmac(s, s.prk, Blake2s.HASH_LEN, s.block, 0, previous + 1, null, s.block);
             System.arraycopy(s.block, 0, outs[i], 0, Blake2s.HASH_LEN);
             previous = Blake2s.HASH_LEN;
         }

@@ -5,8 +5,9 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * A 32-byte Curve25519 key or preshared key, with the two text forms WireGuard uses: base64 (configs, wg's key tools)
- * and lowercase hex (UAPI). Immutable; equality is constant-time so keys can be map keys without a timing side channel.
+ * A 32-byte Curve25519 key with the two text forms WireGuard uses: base64 (configs, wg's key tools) and lowercase hex
+ * (UAPI). Immutable; equality is constant-time so keys can be map keys without a timing side channel. A daemon holds
+ * public keys this way; its private and preshared keys are {@link Secret}s, which stay off the heap.
  */
 public final class Key {
     public static final int LEN = 32;
@@ -91,14 +92,6 @@ public final class Key {
 
     public String toHex() {
         return HexFormat.of().formatHex(bytes);
-    }
-
-    /**
-     * Zeroes a secret key (a private or preshared one) that was replaced or removed, so that no copy outlives its use
-     * in memory jwg controls. Never for a public key, which others hold as a map key.
-     */
-    public void wipe() {
-        Arrays.fill(bytes, (byte) 0);
     }
 
     /** A copy of the key bytes. */

@@ -43,7 +43,7 @@ final class NoiseIK {
      * Responder, first half: e, es, s. Writes the initiator's ephemeral and static public keys; the caller looks the
      * static key up among its peers before the second half.
      */
-    static boolean readInitiationStatic(SymmetricState st, byte[] sPriv, byte[] in, int off, byte[] eOut,
+    static boolean readInitiationStatic(SymmetricState st, Secret sPriv, byte[] in, int off, byte[] eOut,
                                         byte[] sOut) {
         System.arraycopy(in, off, eOut, 0, 32);
         st.mixChain(eOut, 0, 32);
@@ -67,7 +67,7 @@ final class NoiseIK {
     }
 
     /** Responder: e, ee, se, psk, payload. re and rs are the initiator's ephemeral and static public keys. */
-    static boolean writeResponse(SymmetricState st, byte[] ePriv, byte[] re, byte[] rs, byte[] psk, byte[] payload,
+    static boolean writeResponse(SymmetricState st, byte[] ePriv, byte[] re, byte[] rs, Secret psk, byte[] payload,
                                  byte[] out, int off) {
         byte[] ePub = Dh.publicKey(ePriv);
         System.arraycopy(ePub, 0, out, off, 32);
@@ -82,7 +82,7 @@ final class NoiseIK {
     }
 
     /** Initiator reads the response: e, ee, se, psk, payload (payloadOut.length plaintext bytes). */
-    static boolean readResponse(SymmetricState st, byte[] ePriv, byte[] sPriv, byte[] psk, byte[] in, int off,
+    static boolean readResponse(SymmetricState st, byte[] ePriv, Secret sPriv, Secret psk, byte[] in, int off,
                                 byte[] payloadOut) {
         byte[] re = Arrays.copyOfRange(in, off, off + 32);
         st.mixChain(re, 0, 32);
@@ -102,12 +102,20 @@ final class NoiseIK {
     /** C = KDF1(C, DH(priv, pub)); false on a zero DH. */
     private static boolean mixDh(SymmetricState st, byte[] priv, byte[] pub) {
         byte[] dh = new byte[32];
+        return mixDh(st, Dh.sharedSecret(priv, pub, dh), dh);
+    }
+
+    private static boolean mixDh(SymmetricState st, Secret priv, byte[] pub) {
+        byte[] dh = new byte[32];
+        return mixDh(st, Dh.sharedSecret(priv, pub, dh), dh);
+    }
+
+    private static boolean mixDh(SymmetricState st, boolean nonZero, byte[] dh) {
         try {
-            if (!Dh.sharedSecret(priv, pub, dh)) {
-                return false;
+            if (nonZero) {
+                st.mixChain(dh, 0, 32);
             }
-            st.mixChain(dh, 0, 32);
-            return true;
+            return nonZero;
         } finally {
             Arrays.fill(dh, (byte) 0);
         }

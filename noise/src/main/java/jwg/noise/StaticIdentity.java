@@ -6,14 +6,14 @@ package jwg.noise;
  * Immutable until {@link #wipe}; a new private key means a new identity.
  */
 public final class StaticIdentity {
-    private final byte[] privateKey;
+    private final Secret privateKey;
     private final Key publicKey;
     final byte[] mac1Key;
     final byte[] cookieKey;
 
-    public StaticIdentity(Key privateKey) {
-        this.privateKey = privateKey.bytes();
-        Dh.clamp(this.privateKey);
+    /** Takes a copy of the key, which the caller keeps and wipes on its own; {@link Dh} clamps as it reads it. */
+    public StaticIdentity(Secret privateKey) {
+        this.privateKey = privateKey.copy();
         this.publicKey = Key.of(Dh.publicKey(this.privateKey));
         this.mac1Key = Blake2s.hash(Protocol.LABEL_MAC1, publicKey.raw());
         this.cookieKey = Blake2s.hash(Protocol.LABEL_COOKIE, publicKey.raw());
@@ -23,12 +23,12 @@ public final class StaticIdentity {
         return publicKey;
     }
 
-    byte[] privateKey() {
+    Secret privateKey() {
         return privateKey;
     }
 
     /** Zeroes the private key: the device has another identity now (a handshake still using this one fails). */
     public void wipe() {
-        java.util.Arrays.fill(privateKey, (byte) 0);
+        privateKey.wipe();
     }
 }

@@ -36,7 +36,7 @@ final class SymmetricState {
     }
 
     /** (C, τ, k) = KDF3(C, psk); H = HASH(H ‖ τ). */
-    void mixKeyAndHash(byte[] psk) {
+    void mixKeyAndHash(Secret psk) {
         byte[] tau = new byte[32];
         Kdf.kdf(chainKey, psk, chainKey, tau, key);
         mixHash(tau, 0, 32);

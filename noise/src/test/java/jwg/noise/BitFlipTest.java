@@ -29,7 +29,7 @@ class BitFlipTest {
     private static final byte[] INITIATOR_EPHEMERAL = Peers.bytes(100, 32);
     private static final byte[] TIMESTAMP = Tai64n.ofEpochNanos(EPOCH);
 
-    private final Peers p = new Peers(Key.of(Peers.bytes(7, 32)));
+    private final Peers p = new Peers(Secret.of(Peers.bytes(7, 32)));
 
     // ---- message 1 ----
 

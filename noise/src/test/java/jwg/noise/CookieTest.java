@@ -141,7 +141,7 @@ class CookieTest {
 
     @Test
     void cookieReplyAnsweringAnotherSendersMessageFails() {
-        Peers other = new Peers(Peers.identity(3), p.responderId, Key.zero());
+        Peers other = new Peers(Peers.identity(3), p.responderId, Secret.zero());
         byte[] theirs = other.initiation(11, EPOCH);
         p.initiation(11, EPOCH);
 

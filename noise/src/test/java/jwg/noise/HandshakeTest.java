@@ -32,17 +32,17 @@ class HandshakeTest {
 
     @Test
     void fullHandshakeWithTheSamePskOnBothSidesYieldsKeypairsThatTalkBothWays() {
-        Peers p = new Peers(Key.of(Peers.bytes(42, 32)));
+        Peers p = new Peers(Secret.of(Peers.bytes(42, 32)));
         Peers.Keys keys = p.exchange(11, 22);
         assertTransportBothWays(keys.initiator(), keys.responder());
     }
 
     @Test
     void pskMismatchFailsAtTheInitiatorsConsumeResponse() {
-        Key a = Key.of(Peers.bytes(1, 32));
-        Key b = Key.of(Peers.bytes(2, 32));
-        Key[][] mismatches = {{a, Key.zero()}, {Key.zero(), a}, {a, b}};
-        for (Key[] m : mismatches) {
+        Secret a = Secret.of(Peers.bytes(1, 32));
+        Secret b = Secret.of(Peers.bytes(2, 32));
+        Secret[][] mismatches = {{a, Secret.zero()}, {Secret.zero(), a}, {a, b}};
+        for (Secret[] m : mismatches) {
             Peers p = new Peers();
             p.initiator.setPresharedKey(m[0]);
             p.responder.setPresharedKey(m[1]);
@@ -112,7 +112,7 @@ class HandshakeTest {
 
     @Test
     void responderCanInitiateWithRolesSwapped() {
-        Peers p = new Peers(Key.of(Peers.bytes(9, 32)));
+        Peers p = new Peers(Secret.of(Peers.bytes(9, 32)));
         byte[] init = new byte[Message.INITIATION_LEN];
         assertTrue(p.responder.createInitiation(init, 0, 55, p.random, EPOCH));
         p.toInitiator.addMacs(init, 0, init.length, NOW);

@@ -45,7 +45,7 @@ class NoiseVectorTest {
 
         byte[] re = new byte[32];
         byte[] rs = new byte[32];
-        assertTrue(NoiseIK.readInitiationStatic(responder, rStatic, msg1, 0, re, rs));
+        assertTrue(NoiseIK.readInitiationStatic(responder, Secret.of(rStatic), msg1, 0, re, rs));
         assertArrayEquals(Dh.publicKey(iStatic), rs);
         byte[] got1 = new byte[payload1.length];
         assertTrue(NoiseIK.readInitiationPayload(responder, ss, msg1, 0, got1));
@@ -53,10 +53,10 @@ class NoiseVectorTest {
 
         byte[] payload2 = hex(messages.get(1).get("payload"));
         byte[] msg2 = new byte[32 + payload2.length + 16];
-        assertTrue(NoiseIK.writeResponse(responder, rEphemeral, re, rs, psk, payload2, msg2, 0));
+        assertTrue(NoiseIK.writeResponse(responder, rEphemeral, re, rs, Secret.of(psk), payload2, msg2, 0));
         assertArrayEquals(hex(messages.get(1).get("ciphertext")), msg2);
         byte[] got2 = new byte[payload2.length];
-        assertTrue(NoiseIK.readResponse(initiator, iEphemeral, iStatic, psk, msg2, 0, got2));
+        assertTrue(NoiseIK.readResponse(initiator, iEphemeral, Secret.of(iStatic), Secret.of(psk), msg2, 0, got2));
         assertArrayEquals(payload2, got2);
 
         assertArrayEquals(hex(v.get("handshake_hash")), initiator.hash);

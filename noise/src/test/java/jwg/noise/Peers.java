@@ -25,7 +25,7 @@ final class Peers {
     static final byte[] SOURCE = CookieChecker.source(new byte[] {(byte) 192, 0, 2, 1}, 51820);
 
     final SecureRandom random = new SecureRandom();
-    final Key psk;
+    final Secret psk;
     final StaticIdentity initiatorId;
     final StaticIdentity responderId;
     final Key initiatorPub;
@@ -42,14 +42,14 @@ final class Peers {
     private long elapsed;
 
     Peers() {
-        this(Key.zero());
+        this(Secret.zero());
     }
 
-    Peers(Key psk) {
+    Peers(Secret psk) {
         this(identity(1), identity(2), psk);
     }
 
-    Peers(StaticIdentity initiatorId, StaticIdentity responderId, Key psk) {
+    Peers(StaticIdentity initiatorId, StaticIdentity responderId, Secret psk) {
         this.psk = psk;
         this.initiatorId = initiatorId;
         this.responderId = responderId;
@@ -67,7 +67,7 @@ final class Peers {
     static StaticIdentity identity(int seed) {
         byte[] k = new byte[32];
         new Random(seed).nextBytes(k);
-        return new StaticIdentity(Key.of(k));
+        return new StaticIdentity(Secret.of(k));
     }
 
     /** A handshake of the initiator's with the responder, fresh (no replay state), with this fixture's psk. */

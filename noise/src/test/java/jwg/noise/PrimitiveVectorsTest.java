@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** Known-answer tests of every primitive against its RFC or draft, and the KDF against wireguard-go's vectors. */
@@ -156,9 +158,35 @@ class PrimitiveVectorsTest {
         byte[] bob = hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
         assertArrayEquals(hex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"), Dh.publicKey(alice));
         assertArrayEquals(hex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"), Dh.publicKey(bob));
+        // A static key lives in a Secret and its public key comes from the ladder, not the fixed-base path.
+        assertArrayEquals(Dh.publicKey(alice), Dh.publicKey(Secret.of(alice)));
+        assertArrayEquals(Dh.publicKey(bob), Dh.publicKey(Secret.of(bob)));
+        byte[] shared = new byte[32];
+        assertTrue(Dh.sharedSecret(Secret.of(bob), Dh.publicKey(alice), shared));
+        assertArrayEquals(hex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"), shared);
         assertDh("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
                 "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
                 "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    }
+
+    @Test
+    void x25519LadderAgreesWithBouncyCastleOnRandomInputs() {
+        // Unclamped scalars and u with bit 255 set included: both sides clamp and mask the same way.
+        Random random = new Random(25519);
+        for (int i = 0; i < 2000; i++) {
+            byte[] k = new byte[32];
+            byte[] u = new byte[32];
+            random.nextBytes(k);
+            random.nextBytes(u);
+            byte[] expected = new byte[32];
+            org.bouncycastle.math.ec.rfc7748.X25519.scalarMult(k, 0, u, 0, expected, 0);
+            byte[] viaArray = new byte[32];
+            byte[] viaSecret = new byte[32];
+            Dh.sharedSecret(k, u, viaArray);
+            Dh.sharedSecret(Secret.of(k), u, viaSecret);
+            assertArrayEquals(expected, viaArray, "scalar " + HexFormat.of().formatHex(k));
+            assertArrayEquals(expected, viaSecret);
+        }
     }
 
     @Test
@@ -169,6 +197,7 @@ class PrimitiveVectorsTest {
         byte[] one = new byte[32];
         one[0] = 1;
         assertFalse(Dh.sharedSecret(priv, one, out), "u = 1 is of order 1");
+        assertFalse(Dh.sharedSecret(Secret.of(priv), one, out), "the same from a Secret");
     }
 
     @Test

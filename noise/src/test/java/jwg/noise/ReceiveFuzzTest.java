@@ -39,7 +39,7 @@ class ReceiveFuzzTest {
     static final int INITIATOR_INDEX = 0x11223344;
     static final byte[] SOURCE = CookieChecker.source(new byte[] {(byte) 192, 0, 2, 1}, 51820);
     private static final long NOW = Peers.NOW;
-    private static final Key PSK = Key.of(Peers.bytes(7, 32));
+    private static final Secret PSK = Secret.of(Peers.bytes(7, 32));
     private static final byte[] INITIATOR_EPHEMERAL = Peers.bytes(100, 32);
     private static final byte[] RESPONDER_EPHEMERAL = Peers.bytes(101, 32);
     private static final byte[] TIMESTAMP = Tai64n.ofEpochNanos(Peers.EPOCH);

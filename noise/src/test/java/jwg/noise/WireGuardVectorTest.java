@@ -29,15 +29,15 @@ class WireGuardVectorTest {
     @BeforeEach
     void setUp() {
         v = Vectors.load("wireguard-handshake.json");
-        initiatorId = new StaticIdentity(Key.of(hex(v.get("initiator_static_private"))));
-        responderId = new StaticIdentity(Key.of(hex(v.get("responder_static_private"))));
+        initiatorId = new StaticIdentity(Secret.of(hex(v.get("initiator_static_private"))));
+        responderId = new StaticIdentity(Secret.of(hex(v.get("responder_static_private"))));
         initiatorPub = initiatorId.publicKey();
         responderPub = responderId.publicKey();
         assertArrayEquals(hex(v.get("initiator_static_public")), initiatorPub.bytes());
         assertArrayEquals(hex(v.get("responder_static_public")), responderPub.bytes());
         initiator = new Handshake(initiatorId, responderPub);
         responder = new Handshake(responderId, initiatorPub);
-        Key psk = Key.of(hex(v.get("preshared_key")));
+        Secret psk = Secret.of(hex(v.get("preshared_key")));
         initiator.setPresharedKey(psk);
         responder.setPresharedKey(psk);
     }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import jwg.noise.Key;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 import jwg.tun.Checksum;
 import jwg.tun.Tun;
@@ -68,7 +69,7 @@ final class CdsTraining {
             converse(uapiServer.path(), "set=1\n" + config(keyA, keyB, b.udp().port(), 2));
             converse(uapiServer.path(), "get=1\n\n");
             String configB = config(keyB, keyA, a.udp().port(), 1);
-            new Uapi(b, new Roaming(b, noConfig)).apply(Uapi.parse(UapiReader.of(configB)));
+            new Uapi(b, new Roaming(b, noConfig)).set(UapiReader.of(configB));
             Thread.ofPlatform().daemon().name("jwg-tun-read").start(a::runTunReader);
             Thread.ofPlatform().daemon().name("jwg-tun-read").start(b::runTunReader);
             ByteBuffer out = ByteBuffer.allocateDirect(Tun.VNET_HDR_LEN + 65_535);
@@ -99,7 +100,7 @@ final class CdsTraining {
 
     /** The body of a UAPI set giving a device its key and the other as its peer, reached at 127.0.0.1:peerPort. */
     private static String config(Key own, Key peer, int peerPort, int peerHost) {
-        String peerPublic = new StaticIdentity(peer).publicKey().toHex();
+        String peerPublic = new StaticIdentity(Secret.of(peer.bytes())).publicKey().toHex();
         return "private_key=" + own.toHex() + "\npublic_key=" + peerPublic + "\nendpoint=127.0.0.1:" + peerPort
                 + "\nallowed_ip=10.0.0." + peerHost + "/32\nallowed_ip=fd00::" + peerHost
                 + "/128\npersistent_keepalive_interval=0\n\n";

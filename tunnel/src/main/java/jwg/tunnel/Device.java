@@ -21,7 +21,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import jwg.noise.CookieChecker;
@@ -31,6 +30,7 @@ import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 import jwg.roaming.Tunnel;
 import jwg.tun.Coalescer;
@@ -55,8 +55,6 @@ import jwg.tun.Tun;
 final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** Packets in flight per direction: enough to keep every core busy, bounded so overload drops, never hoards. */
     static final int PACKETS_PER_DIRECTION = 8192;
-    /** After a secret goes out of use, when to overwrite the copies a library left of it ({@link HeapScrub}). */
-    private static final long SCRUB_DELAY_NANOS = 500_000_000L;
     private static final int MAX_PACKET = 65535;
     /** How far the TUN reader may fill one peer's outbound queue; the rest is for keepalives and staged packets. */
     static final int TUN_READER_IN_FLIGHT = Peer.IN_FLIGHT - Peer.MAX_STAGED - 64;
@@ -109,7 +107,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final ThreadLocal<Coalescer> coalescers;
     private final Coalescer.Writer tunWriter = this::writeTun;
     private volatile StaticIdentity identity;
-    private volatile Key privateKey = Key.zero();
+    /** The key as set (the identity holds its own copy); zero for none. Written and read under this object's lock. */
+    private final Secret privateKey = Secret.zero();
     private volatile CookieChecker cookieChecker;
     private volatile int mtu;
     /**
@@ -233,7 +232,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         return udp;
     }
 
-    Key privateKey() {
+    Secret privateKey() {
         return privateKey;
     }
 
@@ -263,18 +262,17 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     // ---- configuration (callers hold this object's lock: Uapi applies a whole set under it) ----
 
-    /** Sets (or, with the zero key, removes) the private key. A peer with the new public key is removed (§ UAPI). */
-    void setPrivateKey(Key key) {
-        Key oldKey = privateKey;
+    /**
+     * Sets (or, with the zero key, removes) the private key, as a copy: the caller wipes its own. A peer with the new
+     * public key is removed (§ UAPI).
+     */
+    void setPrivateKey(Secret key) {
         StaticIdentity oldIdentity = identity;
-        if (key.equals(oldKey)) {
-            if (key != oldKey) {
-                key.wipe();
-            }
+        if (key.sameAs(privateKey)) {
             return;
         }
-        privateKey = key;
-        identity = key.isZero() ? null : new StaticIdentity(key);
+        privateKey.copyFrom(key);
+        identity = key.isZero() ? null : new StaticIdentity(privateKey);
         cookieChecker = identity == null ? null : new CookieChecker(identity, random);
         if (identity != null) {
             Peer self = peers.get(identity.publicKey());
@@ -286,26 +284,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             p.identityChanged(identity);
             precompute(p);
         }
-        oldKey.wipe();
         if (oldIdentity != null) {
             oldIdentity.wipe();
-            secretsRetired();
-        }
-    }
-
-    /**
-     * A private key, a preshared key or a peer's handshake secrets went out of use: once the handshakes that were using
-     * them are done (workers take milliseconds), overwrite the copies a library left on the heap ({@link HeapScrub}).
-     */
-    private final AtomicBoolean scrubPending = new AtomicBoolean();
-
-    void secretsRetired() {
-        // One scrub for a whole batch of changes: wg setconf may remove 10,000 peers at once.
-        if (scrubPending.compareAndSet(false, true)) {
-            schedule(() -> {
-                scrubPending.set(false);
-                HeapScrub.run();
-            }, SCRUB_DELAY_NANOS);
         }
     }
 
@@ -339,7 +319,6 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private void forget(Peer p) {
         peers.remove(p.publicKey, p);
         p.remove();
-        secretsRetired();
     }
 
     void bind(int port, int fwmark) throws IOException {

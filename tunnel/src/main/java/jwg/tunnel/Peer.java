@@ -21,6 +21,7 @@ import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Result;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -58,7 +59,6 @@ final class Peer {
 
     // Read without the lock (UAPI, roaming), written under it.
     private volatile InetSocketAddress endpoint;
-    private volatile Key presharedKey = Key.zero();
     private volatile int persistentKeepalive;
     private volatile long lastHandshakeEpochNanos;
     private volatile long txBytes;
@@ -694,13 +694,9 @@ final class Peer {
         driver.endpointMoved(old, to);
     }
 
-    synchronized void setPresharedKey(Key psk) {
-        Key old = presharedKey;
-        presharedKey = psk;
+    /** Q lives in the handshake only, which copies it: one copy of it in the daemon. */
+    void setPresharedKey(Secret psk) {
         handshake.setPresharedKey(psk);
-        if (old != psk) {
-            old.wipe();
-        }
     }
 
     /** Sets the persistent keepalive interval (0: off); true if it was off and is now on. */
@@ -727,7 +723,6 @@ final class Peer {
         timers.stop();
         eraseKeys();
         handshake.destroy();
-        presharedKey.wipe();
         for (int n = staged.size(); n > 0; n--) {
             driver.count(Drop.PEER_GONE);
         }
@@ -745,8 +740,8 @@ final class Peer {
         return endpoint;
     }
 
-    Key presharedKey() {
-        return presharedKey;
+    void appendPresharedKeyHex(StringBuilder sb) {
+        handshake.appendPresharedKeyHex(sb);
     }
 
     int persistentKeepalive() {

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import jwg.noise.Key;
+import jwg.noise.Secret;
 import jwg.roaming.Addresses;
 import jwg.roaming.HostPort;
 
@@ -56,9 +57,10 @@ final class Uapi {
     void get(Writer out) throws IOException {
         StringBuilder sb = new StringBuilder(256);
         synchronized (device) {
-            Key priv = device.privateKey();
+            Secret priv = device.privateKey();
             if (!priv.isZero()) {
-                line(sb, "private_key", priv.toHex());
+                priv.appendHex(sb.append("private_key="));
+                sb.append('\n');
             }
             if (device.udp().port() != 0) {
                 line(sb, "listen_port", Integer.toString(device.udp().port()));
@@ -69,7 +71,8 @@ final class Uapi {
             Map<Peer, List<AllowedIps.Prefix>> allowed = device.allowedIps().entriesByValue();
             for (Peer p : device.peers()) {
                 line(sb, "public_key", p.publicKey.toHex());
-                line(sb, "preshared_key", p.presharedKey().toHex());
+                p.appendPresharedKeyHex(sb.append("preshared_key="));
+                sb.append('\n');
                 line(sb, "protocol_version", "1");
                 if (p.endpoint() != null) {
                     line(sb, "endpoint", formatEndpoint(p.endpoint()));
@@ -107,6 +110,26 @@ final class Uapi {
      */
     static UapiChange parse(UapiReader in) throws IOException, UapiError {
         UapiChange change = new UapiChange();
+        try {
+            parseInto(in, change);
+            return change;
+        } catch (IOException | UapiError | RuntimeException e) {
+            change.wipe();
+            throw e;
+        }
+    }
+
+    /** A whole set: parsed, applied, and its secrets wiped, applied or refused. */
+    void set(UapiReader in) throws IOException, UapiError {
+        UapiChange change = parse(in);
+        try {
+            apply(change);
+        } finally {
+            change.wipe();
+        }
+    }
+
+    private static void parseInto(UapiReader in, UapiChange change) throws IOException, UapiError {
         UapiError error = null;
         while (true) {
             String line;
@@ -136,7 +159,6 @@ final class Uapi {
         if (error != null) {
             throw error;
         }
-        return change;
     }
 
     private static final String ALLOWED_IP = "allowed_ip=";
@@ -160,7 +182,7 @@ final class Uapi {
         }
         if (peer == null) {
             switch (key) {
-                case "private_key" -> change.privateKey = hexKey(key, value);
+                case "private_key" -> change.privateKey = hexSecret(key, value);
                 case "listen_port" -> change.listenPort = (int) number(key, value, 0xffff);
                 case "fwmark" -> change.fwmark = (int) number(key, value, 0xffffffffL);
                 case "replace_peers" -> change.replacePeers = literalTrue(key, value);
@@ -171,7 +193,7 @@ final class Uapi {
         switch (key) {
             case "remove" -> peer.remove = literalTrue(key, value);
             case "update_only" -> peer.updateOnly = literalTrue(key, value);
-            case "preshared_key" -> peer.presharedKey = hexKey(key, value);
+            case "preshared_key" -> peer.presharedKey = hexSecret(key, value);
             case "endpoint" -> peer.endpoint = parseEndpoint(value);
             case "persistent_keepalive_interval" -> peer.persistentKeepalive = (int) number(key, value, 0xffff);
             case "replace_allowed_ips" -> peer.replaceAllowedIps = literalTrue(key, value);
@@ -253,7 +275,6 @@ final class Uapi {
         }
         if (pc.presharedKey != null) {
             peer.setPresharedKey(pc.presharedKey);
-            device.secretsRetired();
         }
         if (pc.endpoint != null) {
             peer.setEndpoint(pc.endpoint);
@@ -311,6 +332,14 @@ final class Uapi {
     private static Key hexKey(String key, String value) throws UapiError {
         try {
             return Key.fromHex(value);
+        } catch (IllegalArgumentException e) {
+            throw new UapiError(UapiError.EINVAL, "invalid " + key);
+        }
+    }
+
+    private static Secret hexSecret(String key, String value) throws UapiError {
+        try {
+            return Secret.fromHex(value);
         } catch (IllegalArgumentException e) {
             throw new UapiError(UapiError.EINVAL, "invalid " + key);
         }

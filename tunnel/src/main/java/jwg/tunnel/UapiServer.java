@@ -142,7 +142,7 @@ final class UapiServer implements AutoCloseable {
                 case "set=1" -> {
                     int errno = 0;
                     try {
-                        uapi.apply(Uapi.parse(in));
+                        uapi.set(in);
                     } catch (UapiError e) {
                         log.error("UAPI set failed: " + e.getMessage());
                         errno = e.errno;

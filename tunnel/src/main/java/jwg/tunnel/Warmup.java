@@ -4,10 +4,10 @@ import java.security.SecureRandom;
 import jwg.noise.CookieChecker;
 import jwg.noise.CookieGenerator;
 import jwg.noise.Handshake;
-import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -50,9 +50,9 @@ final class Warmup {
         }
     }
 
-    private static Key randomKey(SecureRandom random) {
+    private static Secret randomKey(SecureRandom random) {
         byte[] k = new byte[32];
         random.nextBytes(k);
-        return Key.of(k);
+        return Secret.of(k);
     }
 }

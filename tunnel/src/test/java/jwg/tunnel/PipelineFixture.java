@@ -26,10 +26,10 @@ import jwg.noise.Dh;
 import jwg.noise.Drop;
 import jwg.noise.Handshake;
 import jwg.noise.IndexTable;
-import jwg.noise.Key;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -454,7 +454,7 @@ final class PipelineFixture implements Pipeline.Sink, AutoCloseable {
         final ArrayDeque<byte[]> handshakes = new ArrayDeque<>();
 
         Node(InetSocketAddress address) {
-            this.identity = new StaticIdentity(Key.of(Dh.generatePrivate(random)));
+            this.identity = new StaticIdentity(Secret.of(Dh.generatePrivate(random)));
             this.address = address;
         }
 

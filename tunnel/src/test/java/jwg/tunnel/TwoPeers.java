@@ -25,6 +25,7 @@ import jwg.noise.Keypair;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
 import jwg.noise.Result;
+import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
 
 /**
@@ -216,7 +217,7 @@ final class TwoPeers {
             this.random = seeded(seed);
             byte[] privateKey = new byte[Key.LEN];
             random.nextBytes(privateKey);
-            this.identity = new StaticIdentity(Key.of(privateKey));
+            this.identity = new StaticIdentity(Secret.of(privateKey));
             this.checker = new CookieChecker(identity, random);
             this.indices = new IndexTable<>(random);
         }

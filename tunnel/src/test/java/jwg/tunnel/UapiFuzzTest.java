@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import jwg.noise.Key;
+import jwg.noise.Secret;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -168,9 +168,9 @@ class UapiFuzzTest {
     private static void reset(String set) throws Exception {
         synchronized (device) {
             device.removeAllPeers();
-            device.setPrivateKey(Key.zero());
+            device.setPrivateKey(Secret.zero());
         }
-        uapi.apply(Uapi.parse(UapiReader.of(set)));
+        uapi.set(UapiReader.of(set));
     }
 
     private static String dump() throws IOException {

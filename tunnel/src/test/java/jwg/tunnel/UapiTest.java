@@ -40,7 +40,7 @@ class UapiTest {
 
     private int set(String body) throws Exception {
         try {
-            uapi.apply(Uapi.parse(UapiReader.of(body + "\n\n")));
+            uapi.set(UapiReader.of(body + "\n\n"));
             return 0;
         } catch (UapiError e) {
             return -e.errno;
