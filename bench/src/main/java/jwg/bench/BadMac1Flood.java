@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import jwg.noise.Message;
+import jwg.tunnel.Json;
 
 /**
  * The cheapest attack on a responder: handshake initiations whose mac1 is wrong, sent as fast as one thread can for

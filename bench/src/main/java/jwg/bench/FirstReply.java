@@ -8,6 +8,7 @@ import java.net.PortUnreachableException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import jwg.tunnel.Json;
 
 /**
  * Cold handshake to first packet: on a tunnel that has never handshaken, the time from sending the first UDP request

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import jwg.noise.Aead;
 import jwg.noise.Message;
+import jwg.tunnel.Json;
 
 /**
  * Garbage at a WireGuard port, as an attacker who can see the tunnel's traffic would send it: every datagram one a

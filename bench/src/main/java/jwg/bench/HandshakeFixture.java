@@ -14,6 +14,7 @@ import jwg.noise.Key;
 import jwg.noise.Message;
 import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
+import jwg.tunnel.Json;
 
 /**
  * What the responder-capacity figures need, made once per harness run so that no measurement pays for it: N peers

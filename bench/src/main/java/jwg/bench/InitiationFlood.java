@@ -10,6 +10,7 @@ import java.nio.channels.Selector;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import jwg.noise.Message;
+import jwg.tunnel.Json;
 import org.HdrHistogram.Histogram;
 
 /**

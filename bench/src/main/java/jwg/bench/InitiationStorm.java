@@ -7,6 +7,7 @@ import jwg.noise.Blake2s;
 import jwg.noise.Key;
 import jwg.noise.Message;
 import jwg.noise.Protocol;
+import jwg.tunnel.Json;
 
 /**
  * An attacker who knows the responder's public key: handshake initiations that pass mac1 (anyone can compute it) but

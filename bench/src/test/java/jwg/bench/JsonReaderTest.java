@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
 import java.util.Map;
+import jwg.tunnel.Json;
 import org.junit.jupiter.api.Test;
 
 class JsonReaderTest {

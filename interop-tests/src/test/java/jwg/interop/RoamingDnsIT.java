@@ -56,6 +56,7 @@ class RoamingDnsIT {
         Environment.requireTool("stdbuf");
         Environment.requireTool("iptables");
         Environment.requireTool("ip6tables");
+        Environment.requireTool("python3");
     }
 
     /** 1. b moves to a new IPv4 address, DNS has it first, then the old address dies: a follows the name to it. */
@@ -228,6 +229,73 @@ class RoamingDnsIT {
                 r.record("4 DNS down 10 s, then move", recovery,
                         ping.longestGap(dead - 1000, System.currentTimeMillis()),
                         "via /etc/wireguard/IF.conf and wg-quick; 0 lost while DNS was down");
+            }
+        }
+    }
+
+    /**
+     * 7. DNS is down as the interface comes up (a field device booting before its uplink). With wg's own
+     * {@code Endpoint = peer.test:PORT}, the stock wg-quick fails the whole interface, for any implementation, since
+     * wg resolves the name first. With jwg's {@code #jwg: Endpoint = peer.test:PORT}, a comment to wg, wg-quick up
+     * succeeds; jwg retries DNS with back-off (at most 5 s apart while the name never resolved) and connects once it
+     * answers. Recovery is counted from DNS starting again. jwg logs in JSON here (JWG_LOG_FORMAT=json): the
+     * decisions are read as fields, through python3's json module. It also serves metrics (JWG_METRICS): scraped
+     * with curl and checked by promtool, their counters must match the decisions.
+     */
+    @Tag(TAG)
+    @DisplayName("roaming 7: DNS down at wg-quick up: up anyway, connected once DNS answers")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void aNameThatDoesNotResolveAtUpConnectsOnceDnsAnswers(Implementation peer) throws IOException {
+        Environment.requireTool("curl");
+        Environment.requireTool("promtool");
+        try (Roam r = Roam.create(peer, 2, "10.99.0.2")) {
+            r.a.behindStatefulFirewall();
+            r.startB();
+            r.dns.stop();
+            String conf = "wireguard/" + r.a.ifname + ".conf";
+            r.a.ns.etcFile(conf, r.wgQuickConfig());
+            Shell.Result plain = r.a.wgQuick("up", r.a.ifname, "WG_ENDPOINT_RESOLUTION_RETRIES=1");
+            assertNotEquals(0, plain.exit(), "wg-quick up resolved peer.test with DNS down?\n" + plain.out());
+            assertTrue(Shell.eventually(15, () -> !Files.exists(r.a.socket())), "the failed interface stays");
+
+            r.a.ns.etcFile(conf, r.wgQuickConfig().replace("Endpoint = ", "#jwg: Endpoint = "));
+            long logFrom = Files.size(r.log);
+            Shell.Result up = r.a.wgQuick("up", r.a.ifname, "JWG_LOG_FORMAT=json", "JWG_METRICS=9586");
+            assertEquals(0, up.exit(), "wg-quick up with #jwg: Endpoint and DNS down:\n" + Shell.tail(r.log));
+            try (ContinuousPing ping = new ContinuousPing(r.a.ns, r.b.inner4)) {
+                assertTrue(Shell.eventually(15, () -> r.jsonDecisions(logFrom).stream().anyMatch(
+                        d -> d.startsWith("dns_failed\t") && d.contains("no address known yet"))),
+                        "a did not report the name unresolved:\n" + r.jsonDecisions(logFrom));
+                sleep(3000);
+                assertEquals(List.of(), ping.replies(), "replies with no address for b?");
+
+                long back = System.currentTimeMillis();
+                r.dns.start();
+                double recovery = r.awaitRecovery(ping, back, 30);
+                sleep(2000);
+
+                assertEquals("10.99.0.2:51821", r.endpoint(), "a's endpoint once DNS answered");
+                List<String> decisions = r.jsonDecisions(logFrom);
+                assertEquals(List.of("endpoint_changed\tNone\t10.99.0.2:51821"), decisions.stream()
+                        .filter(d -> d.startsWith("endpoint_changed\t") || d.startsWith("peer_roamed\t"))
+                        .map(d -> d.substring(0, d.lastIndexOf('\t'))).toList(),
+                        "endpoint changes (event, from, to):\n" + String.join("\n", decisions));
+
+                String metrics = r.a.ns.exec("curl", "-sS", "http://127.0.0.1:9586/metrics").orFail("scraping").out();
+                Shell.Result check = Shell.run(List.of("promtool", "check", "metrics"), metrics, 30);
+                assertEquals(0, check.exit(), "promtool check metrics:\n" + check.out() + "\n" + metrics);
+                String peerLabels = "interface=\"" + r.a.ifname + "\",public_key=\"" + r.b.publicKey + "\"";
+                assertTrue(metrics.contains("jwg_endpoint_changes_total{" + peerLabels + ",reason=\"packet\"} 1.0"),
+                        "one endpoint change, by an authenticated packet, as decided:\n" + metrics);
+                assertFalse(metrics.contains("reason=\"wg\"}"), "wg never set an endpoint:\n" + metrics);
+                Matcher dns = Pattern.compile("jwg_dns_failures_total\\{" + Pattern.quote(peerLabels)
+                        + "\\} (\\d+)\\.0").matcher(metrics);
+                assertTrue(dns.find() && Integer.parseInt(dns.group(1)) >= 1, "DNS failures counted:\n" + metrics);
+                assertTrue(metrics.contains("jwg_handshake_rtt_seconds{" + peerLabels + "}"), metrics);
+                assertFalse(metrics.contains("10.99.0."), "an endpoint address in the metrics:\n" + metrics);
+                r.record("7 DNS down at wg-quick up", recovery, ping.longestGap(back, System.currentTimeMillis()),
+                        "#jwg: Endpoint in /etc/wireguard/IF.conf; wg's Endpoint makes wg-quick up fail");
             }
         }
     }
@@ -409,7 +477,7 @@ class RoamingDnsIT {
         final Node a;
         final Node b;
         final DnsServer dns;
-        private final Path log;
+        final Path log;
         private final long logStart;
 
         private Roam(Pair pair, DnsServer dns) {
@@ -556,6 +624,25 @@ class RoamingDnsIT {
         String decisionsText(int from) {
             List<String> d = decisions();
             return String.join("\n", d.subList(Math.min(from, d.size()), d.size()));
+        }
+
+        /**
+         * a's roaming decisions logged as JSON (JWG_LOG_FORMAT=json) since byte from of its log, read by python3's json
+         * module: "event TAB from TAB to TAB message" each; a line that starts like JSON but is not fails the test.
+         */
+        List<String> jsonDecisions(long from) {
+            String script = String.join("\n",
+                    "import json, sys",
+                    "path, start, iface = sys.argv[1], int(sys.argv[2]), sys.argv[3]",
+                    "text = open(path, 'rb').read()[start:].decode('utf-8', 'replace')",
+                    "for line in text.splitlines():",
+                    "    if not line.startswith('{'):",
+                    "        continue",
+                    "    o = json.loads(line)",
+                    "    if o.get('interface') == iface and o.get('level') == 'info' and 'event' in o:",
+                    "        print('\\t'.join(str(o.get(k)) for k in ('event', 'from', 'to', 'message')))");
+            return Shell.run("python3", "-c", script, log.toString(), Long.toString(from), a.ifname)
+                    .orFail("python3 reading " + log + " as JSON lines").out().lines().toList();
         }
 
         /** The endpoint changes ("OLD -> NEW", as wg show prints endpoints) among the decisions from index from on. */

@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import jwg.noise.Key;
 
-/** Roaming's state for one peer that has a host name. Confined to the roamer's thread. */
+/** Roaming's state for one peer that has a host name. Confined to the roamer's thread, but for {@link #dnsFailures}. */
 final class PeerRoam {
     static final int HISTORY = 32;
 
@@ -22,6 +22,8 @@ final class PeerRoam {
     long dnsRetryNanos;
     boolean resolving;
     String dnsError;
+    /** Resolutions that failed, for metrics: written on the roamer's thread, read by a scrape's. */
+    volatile long dnsFailures;
     Probe probe;
     long noProbeBeforeNanos;
     long confirmBackoffNanos;

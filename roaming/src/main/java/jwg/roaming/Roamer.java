@@ -4,6 +4,8 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,7 +20,9 @@ import jwg.noise.Key;
  * <ul>
  * <li>re-resolves every A and AAAA record when its TTL expires (clamped to {@link #MIN_TTL_NANOS} to
  *     {@link #MAX_TTL_NANOS}), and at once when the current endpoint stops answering; a DNS failure keeps the last
- *     addresses and retries with back-off, so it never takes a working tunnel down;</li>
+ *     addresses and retries with back-off, so it never takes a working tunnel down; a name that never resolved yet
+ *     is retried at least every {@link #DNS_RETRY_UNRESOLVED_MAX_NANOS}, and its first addresses are probed at
+ *     once;</li>
  * <li>suspects the current path when data has been sent for {@link #SUSPECT_AFTER_NANOS} since anything
  *     authenticated came back, or an initiation went unanswered as long: faster than the whitepaper's 15 s rule,
  *     and without extra traffic while packets flow both ways;</li>
@@ -43,6 +47,11 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     static final long MAX_TTL_NANOS = 300 * SECOND;
     static final long DNS_RETRY_MIN_NANOS = SECOND;
     static final long DNS_RETRY_MAX_NANOS = 60 * SECOND;
+    /**
+     * The back-off's ceiling while a name has never resolved (a device booting before its uplink, DNS down at
+     * wg-quick up): the peer cannot work at all until it does, and a query every few seconds costs nothing.
+     */
+    static final long DNS_RETRY_UNRESOLVED_MAX_NANOS = 5 * SECOND;
     static final long SUSPECT_AFTER_NANOS = 1_500_000_000L;
     static final long HAPPY_EYEBALLS_DELAY_NANOS = 250_000_000L;
     static final long PROBE_TIMEOUT_NANOS = 2 * SECOND;
@@ -54,12 +63,12 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
 
     private final Tunnel tunnel;
     private final Resolver resolver;
-    private final Consumer<String> log;
+    private final Consumer<Decision> log;
     private final LongSupplier clock;
     private final ScheduledExecutorService executor;
     private final Map<Key, PeerRoam> peers = new ConcurrentHashMap<>();
 
-    public Roamer(Tunnel tunnel, Resolver resolver, Consumer<String> log, LongSupplier clock,
+    public Roamer(Tunnel tunnel, Resolver resolver, Consumer<Decision> log, LongSupplier clock,
                   ScheduledExecutorService executor) {
         this.tunnel = tunnel;
         this.resolver = resolver;
@@ -79,14 +88,22 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             PeerRoam old = peers.remove(peer);
             if (host == null) {
                 if (old != null) {
-                    log.accept(name(peer) + ": no longer following " + old.host);
+                    report(peer, Decision.Event.UNFOLLOWED, "no longer following " + old.host, "host",
+                            old.host.toString());
                 }
                 return;
             }
             PeerRoam r = new PeerRoam(peer, host);
             peers.put(peer, r);
-            decide(r, "following host name " + host);
+            decide(r, Decision.Event.FOLLOWING, "following host name " + host, "host", host.toString());
         });
+    }
+
+    /** Each followed peer's count of failed resolutions so far. Any thread. */
+    public void forEachDnsFailures(java.util.function.ObjLongConsumer<Key> each) {
+        for (PeerRoam r : peers.values()) {
+            each.accept(r.peer, r.dnsFailures);
+        }
     }
 
     public HostPort host(Key peer) {
@@ -101,7 +118,7 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             try {
                 tick(r, now);
             } catch (RuntimeException e) {
-                log.accept(name(r.peer) + ": roaming step failed: " + e);
+                report(r.peer, Decision.Event.STEP_FAILED, "roaming step failed: " + e, "error", e.toString());
             }
         }
     }
@@ -184,12 +201,18 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             long now = clock.getAsLong();
             r.resolving = false;
             if (error != null || addresses == null || addresses.isEmpty()) {
-                r.dnsRetryNanos = Math.min(DNS_RETRY_MAX_NANOS, Math.max(DNS_RETRY_MIN_NANOS, 2 * r.dnsRetryNanos));
+                r.dnsFailures++;
+                long ceiling = r.candidates.isEmpty() ? DNS_RETRY_UNRESOLVED_MAX_NANOS : DNS_RETRY_MAX_NANOS;
+                r.dnsRetryNanos = Math.min(ceiling, Math.max(DNS_RETRY_MIN_NANOS, 2 * r.dnsRetryNanos));
                 r.nextResolveNanos = now + r.dnsRetryNanos;
                 String why = error == null ? "no addresses" : String.valueOf(error.getMessage());
                 if (!why.equals(r.dnsError)) {
-                    decide(r, "resolving " + r.host.host() + " failed (" + why + "); keeping "
-                            + r.candidates.size() + " known address(es), retrying with back-off");
+                    decide(r, Decision.Event.DNS_FAILED, "resolving " + r.host.host() + " failed (" + why + "); "
+                            + (r.candidates.isEmpty()
+                                    ? "no address known yet, retrying at least every " + ceiling / SECOND + " s"
+                                    : "keeping " + r.candidates.size() + " known address(es), retrying with back-off"),
+                            "host", r.host.host(), "error", why, "known_addresses", r.candidates.size(),
+                            "retry_s", r.dnsRetryNanos / SECOND);
                 }
                 r.dnsError = why;
             } else {
@@ -213,7 +236,8 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 r.nextResolveNanos = now + Math.max(MIN_TTL_NANOS, Math.min(MAX_TTL_NANOS, ttl));
                 List<String> after = addressesOf(fresh);
                 if (!before.equals(after)) {
-                    decide(r, r.host.host() + " resolves to " + String.join(", ", after) + " (" + trigger + ")");
+                    decide(r, Decision.Event.RESOLVED, r.host.host() + " resolves to " + String.join(", ", after)
+                            + " (" + trigger + ")", "host", r.host.host(), "addresses", after, "trigger", trigger);
                 }
             }
             if (thenProbe && r.probe == null && !r.candidates.isEmpty()) {
@@ -225,7 +249,8 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     private void probe(PeerRoam r, long now, List<InetSocketAddress> targets, String trigger, boolean preferredOnly) {
         r.probe = new PeerRoam.Probe(now, List.copyOf(targets), trigger, preferredOnly, tunnel.endpoint(r.peer));
         List<String> names = targets.stream().map(Roamer::format).toList();
-        log.accept(name(r.peer) + ": probing " + String.join(", ", names) + " (" + trigger + ")");
+        report(r.peer, Decision.Event.PROBING, "probing " + String.join(", ", names) + " (" + trigger + ")",
+                "targets", names, "trigger", trigger);
         tunnel.probe(r.peer, targets, HAPPY_EYEBALLS_DELAY_NANOS);
     }
 
@@ -242,13 +267,16 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             r.preferredHoldDownNanos = Math.min(PREFERRED_HOLD_DOWN_MAX_NANOS,
                     Math.max(PREFERRED_HOLD_DOWN_MIN_NANOS, 2 * r.preferredHoldDownNanos));
             r.preferredHoldDownUntilNanos = now + r.preferredHoldDownNanos;
-            decide(r, "IPv6 did not answer; staying on " + format(tunnel.endpoint(r.peer)) + ", next IPv6 try in "
-                    + r.preferredHoldDownNanos / SECOND + " s");
+            InetSocketAddress current = tunnel.endpoint(r.peer);
+            decide(r, Decision.Event.PREFERRED_FAILED, "IPv6 did not answer; staying on " + format(current)
+                    + ", next IPv6 try in " + r.preferredHoldDownNanos / SECOND + " s", "endpoint", fact(current),
+                    "hold_down_s", r.preferredHoldDownNanos / SECOND);
         } else {
             r.failedBackoffNanos = Math.min(FAILED_BACKOFF_MAX_NANOS, Math.max(SECOND, 2 * r.failedBackoffNanos));
             r.noProbeBeforeNanos = now + r.failedBackoffNanos;
-            decide(r, "no candidate answered (" + p.trigger() + "); next probe in " + r.failedBackoffNanos / SECOND
-                    + " s");
+            decide(r, Decision.Event.PROBE_FAILED, "no candidate answered (" + p.trigger() + "); next probe in "
+                    + r.failedBackoffNanos / SECOND + " s", "trigger", p.trigger(), "retry_s",
+                    r.failedBackoffNanos / SECOND);
         }
     }
 
@@ -277,8 +305,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 r.confirmBackoffNanos = Math.min(CONFIRM_BACKOFF_MAX_NANOS,
                         Math.max(CONFIRM_BACKOFF_MIN_NANOS, 2 * r.confirmBackoffNanos));
                 r.noProbeBeforeNanos = now + r.confirmBackoffNanos;
-                decide(r, "probe confirmed " + format(from) + " (" + p.trigger() + "; " + rtts + "); next probe no sooner"
-                        + " than " + r.confirmBackoffNanos / SECOND + " s");
+                decide(r, Decision.Event.PROBE_CONFIRMED, "probe confirmed " + format(from) + " (" + p.trigger() + "; "
+                        + rtts + "); next probe no sooner than " + r.confirmBackoffNanos / SECOND + " s", "endpoint",
+                        fact(from), "trigger", p.trigger(), "rtt_ms", rttFacts(r), "backoff_s",
+                        r.confirmBackoffNanos / SECOND);
             } else {
                 r.confirmBackoffNanos = 0;
                 if (from.getAddress() instanceof Inet6Address) {
@@ -288,8 +318,9 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                     r.preferredHoldDownNanos = Math.max(PREFERRED_HOLD_DOWN_MIN_NANOS, r.preferredHoldDownNanos);
                     r.preferredHoldDownUntilNanos = now + r.preferredHoldDownNanos;
                 }
-                decide(r, "endpoint " + format(p.endpointBefore()) + " -> " + format(from) + " (" + p.trigger() + "; "
-                        + rtts + ")");
+                decide(r, Decision.Event.ENDPOINT_CHANGED, "endpoint " + format(p.endpointBefore()) + " -> "
+                        + format(from) + " (" + p.trigger() + "; " + rtts + ")", "from", fact(p.endpointBefore()),
+                        "to", fact(from), "trigger", p.trigger(), "rtt_ms", rttFacts(r));
             }
         });
     }
@@ -306,8 +337,8 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 r.probe = null;
                 r.failedBackoffNanos = 0;
             }
-            decide(r, "the peer roamed to us: endpoint " + format(from) + " -> " + format(to)
-                    + " (authenticated packets from it; kept)");
+            decide(r, Decision.Event.PEER_ROAMED, "the peer roamed to us: endpoint " + format(from) + " -> "
+                    + format(to) + " (authenticated packets from it; kept)", "from", fact(from), "to", fact(to));
         });
     }
 
@@ -345,9 +376,40 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         return parts.isEmpty() ? "no RTT yet" : "RTT " + String.join(", ", parts);
     }
 
-    private void decide(PeerRoam r, String what) {
-        r.record(new Decision(Instant.now(), what));
-        log.accept(name(r.peer) + ": " + what);
+    /** Records a decision for `jwg roam` and logs it. facts: name, value, name, value, ... */
+    private void decide(PeerRoam r, Decision.Event event, String what, Object... facts) {
+        Decision d = decision(r.peer, event, what, facts);
+        r.record(d);
+        log.accept(d);
+    }
+
+    /** Logs what roaming does without keeping it in the peer's history (probes sent, a peer unfollowed). */
+    private void report(Key peer, Decision.Event event, String what, Object... facts) {
+        log.accept(decision(peer, event, what, facts));
+    }
+
+    private static Decision decision(Key peer, Decision.Event event, String what, Object... facts) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < facts.length; i += 2) {
+            map.put((String) facts[i], facts[i + 1]);
+        }
+        return new Decision(Instant.now(), peer, event, Collections.unmodifiableMap(map), what);
+    }
+
+    /** An address as a fact: as wg show prints it, or null for none. */
+    private static String fact(InetSocketAddress a) {
+        return a == null ? null : format(a);
+    }
+
+    /** The latest handshake RTT of each candidate that answered, in ms. */
+    private static Map<String, Double> rttFacts(PeerRoam r) {
+        Map<String, Double> rtts = new LinkedHashMap<>();
+        for (Candidate c : r.candidates) {
+            if (c.lastOkNanos != 0) {
+                rtts.put(format(c.address), Math.round(c.lastRttNanos / 1e5) / 10.0);
+            }
+        }
+        return rtts;
     }
 
     private static List<String> addressesOf(List<Candidate> cs) {
@@ -356,10 +418,6 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
 
     static String format(InetSocketAddress a) {
         return Addresses.format(a);
-    }
-
-    private static String name(Key peer) {
-        return "peer(" + peer.shortForm() + ")";
     }
 
     @Override

@@ -39,6 +39,47 @@ class ConfigHostsTest {
     }
 
     @Test
+    void jwgsOwnEndpointLineIsACommentToWgAndWinsOverWgsEndpoint() {
+        ConfigHosts.Parsed p = ConfigHosts.parse(List.of(
+                "[Peer]", "PublicKey = " + A, "#jwg: Endpoint = boot.example:51820",
+                "[Peer]", "PublicKey = " + B, "Endpoint = wg.example:1", "  #  JWG:  endpoint=ours.example:2 # why",
+                "[Peer]", "PublicKey = " + C, "# jwg was here: not one of ours", "Endpoint = 192.0.2.1:3"), "wg0.conf");
+        assertEquals(new HostPort("boot.example", 51820), p.hosts().get(Key.fromBase64(A)));
+        assertEquals(new HostPort("ours.example", 2), p.hosts().get(Key.fromBase64(B)));
+        assertEquals(2, p.hosts().size(), p.hosts().toString());
+        assertTrue(p.problems().isEmpty(), p.problems().toString());
+    }
+
+    @Test
+    void aBadJwgLineIsReportedWithItsNumber() {
+        ConfigHosts.Parsed p = ConfigHosts.parse(List.of(
+                "[Interface]", "#jwg: Endpoint = early.example:1",
+                "[Peer]", "PublicKey = " + A, "#jwg: Endpoints = a.example:1", "#jwg: Endpoint = 192.0.2.1:5",
+                "#jwg: Endpoint = b.example", "#jwg: just words",
+                "[Peer]", "PublicKey = " + B, "#jwg: Endpoint = fine.example:7"), "wg0.conf");
+        assertEquals(List.of(new HostPort("fine.example", 7)), List.copyOf(p.hosts().values()));
+        List<String> problems = p.problems();
+        assertEquals(5, problems.size(), problems.toString());
+        assertTrue(problems.get(0).startsWith("wg0.conf:2: a #jwg: line is Key = value: Hook in the [Interface]"),
+                problems.get(0));
+        assertTrue(problems.get(1).startsWith("wg0.conf:5: #jwg: Endpoints: not a key of jwg's"), problems.get(1));
+        assertTrue(problems.get(2).startsWith("wg0.conf:6: #jwg: Endpoint: '192.0.2.1:5' is an address"), problems.get(2));
+        assertTrue(problems.get(3).startsWith("wg0.conf:7: #jwg: Endpoint: expected host:port"), problems.get(3));
+        assertTrue(problems.get(4).startsWith("wg0.conf:8: a #jwg: line"), problems.get(4));
+    }
+
+    @Test
+    void theInterfacesHookIsJwgsLineThere() {
+        ConfigHosts.Parsed p = ConfigHosts.parse(List.of(
+                "[Interface]", "PrivateKey = " + A, "#jwg: Hook = /usr/local/bin/notify \"$JWG_EVENT\" # where to",
+                "[Peer]", "PublicKey = " + B, "#jwg: Hook = not here"), "wg0.conf");
+        assertEquals("/usr/local/bin/notify \"$JWG_EVENT\"", p.hook());
+        assertEquals(1, p.problems().size(), p.problems().toString());
+        assertTrue(p.problems().get(0).startsWith("wg0.conf:6: #jwg: Hook: not a key of jwg's"), p.problems().toString());
+        assertEquals(null, ConfigHosts.parse(List.of("[Interface]", "#jwg: Hook ="), "x").hook());
+    }
+
+    @Test
     void hostPortParsesNamesAndBracketedIpv6() {
         assertEquals(new HostPort("h.example", 5), HostPort.parse("h.example:5"));
         assertEquals(new HostPort("2001:db8::1", 5), HostPort.parse("[2001:db8::1]:5"));

@@ -22,6 +22,7 @@ class RoamerTest {
     private long now = 1000 * S;
     private final List<List<InetSocketAddress>> probes = new ArrayList<>();
     private final List<String> log = new ArrayList<>();
+    private final List<Decision> decisions = new ArrayList<>();
     private final List<String> resolutions = new ArrayList<>();
     private List<ResolvedAddress> answer = new ArrayList<>();
     private boolean dnsDown;
@@ -53,7 +54,10 @@ class RoamerTest {
         public void close() { }
     };
 
-    private final Roamer roamer = new Roamer(tunnel, resolver, log::add, () -> now, thread);
+    private final Roamer roamer = new Roamer(tunnel, resolver, d -> {
+        decisions.add(d);
+        log.add(d.what());
+    }, () -> now, thread);
 
     @AfterEach
     void stop() {
@@ -231,6 +235,51 @@ class RoamerTest {
         assertTrue(probes.isEmpty(), "a working tunnel is left alone");
         assertTrue(roamer.describe().contains("192.0.2.1:51820"), "the last addresses are kept");
         assertEquals(1, log.stream().filter(l -> l.contains("failed")).count(), "the failure is logged once");
+    }
+
+    @Test
+    void aNameThatDoesNotResolveAtStartIsRetriedOftenAndProbedOnceItDoes() throws Exception {
+        // #jwg: Endpoint: the peer has no endpoint, and DNS is down as the interface comes up.
+        dnsDown = true;
+        endpoint = null;
+        roamer.setHost(PEER, new HostPort("peer.test", 51820));
+        tick();
+        for (int i = 0; i < 4 * 60; i++) {
+            now += Roamer.TICK_NANOS;
+            tick();
+        }
+        int attempts = resolutions.size();
+        // 1, 2, 4, then every 5 s: 1 + 3 + 11 over the minute, not the 6 of a name that resolved before.
+        assertTrue(attempts >= 13 && attempts <= 16, "retries in 60 s: " + attempts);
+        assertTrue(probes.isEmpty(), "nothing to probe without an address");
+        assertEquals(1, log.stream().filter(l -> l.contains("failed") && l.contains("no address known yet")).count(),
+                "the failure is logged once, saying there is no address yet");
+
+        dnsDown = false;
+        dns(60, "192.0.2.1", "2001:db8::1");
+        for (int i = 0; i < 4 * 5 && probes.isEmpty(); i++) {
+            now += Roamer.TICK_NANOS;
+            tick();
+        }
+        assertEquals(List.of(List.of(at("2001:db8::1"), at("192.0.2.1"))), probes, "probed once it resolved");
+        answered(at("2001:db8::1"));
+        assertTrue(log.stream().anyMatch(l -> l.contains("endpoint (none) -> [2001:db8::1]:51820")), log.toString());
+
+        // The same as data, for JWG_LOG_FORMAT=json.
+        Decision failed = decisions.stream().filter(d -> d.event() == Decision.Event.DNS_FAILED).findFirst()
+                .orElseThrow();
+        assertEquals(PEER, failed.peer());
+        assertEquals("peer.test", failed.facts().get("host"));
+        assertEquals(0, failed.facts().get("known_addresses"));
+        Decision changed = decisions.stream().filter(d -> d.event() == Decision.Event.ENDPOINT_CHANGED).findFirst()
+                .orElseThrow();
+        java.util.Map<String, Object> expected = new java.util.LinkedHashMap<>();
+        expected.put("from", null);
+        expected.put("to", "[2001:db8::1]:51820");
+        expected.put("trigger", "no endpoint");
+        expected.put("rtt_ms", java.util.Map.of("[2001:db8::1]:51820", 2.0));
+        assertEquals(expected, changed.facts());
+        assertEquals("endpoint_changed", changed.event().jsonName());
     }
 
     @Test

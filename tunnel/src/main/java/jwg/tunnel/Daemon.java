@@ -66,7 +66,8 @@ final class Daemon {
             Posix.detachFromTerminal();
             System.setOut(System.err);
         }
-        Log log = new Log(Log.levelOf(System.getenv("LOG_LEVEL")), ifname, System.err);
+        Log log = new Log(Log.levelOf(System.getenv("LOG_LEVEL")), Log.formatOf(System.getenv("JWG_LOG_FORMAT")),
+                ifname, System.err);
         NettyLog.routeTo(log);
         CountDownLatch done = new CountDownLatch(1);
         Posix.exitOnInterrupt();
@@ -98,7 +99,12 @@ final class Daemon {
             }
             device.set(new Device(tun.name(), tun, log, done::countDown));
             device.get().bind(0, 0);
+            device.get().setHooks(new Hooks(tun.name(), System.getenv("JWG_HOOK"), log));
             Roaming roaming = new Roaming(device.get(), Roaming.configFor(tun.name()));
+            String metrics = System.getenv("JWG_METRICS");
+            if (metrics != null && !metrics.isBlank()) {
+                device.get().setMetrics(Metrics.start(device.get(), roaming, metrics.strip()));
+            }
             uapiServer.set(new UapiServer(tun.name(), new Uapi(device.get(), roaming), log, device.get()::close));
             uapiServer.get().start();
             long t2 = System.nanoTime();

@@ -110,6 +110,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     /** The key as set (the identity holds its own copy); zero for none. Written and read under this object's lock. */
     private final Secret privateKey = Secret.zero();
     private volatile CookieChecker cookieChecker;
+    private volatile Hooks hooks;
+    private volatile Metrics metrics;
     private volatile int mtu;
     /**
      * How far the TUN reader fills a peer's queue at this MTU: {@link #TUN_READER_IN_FLIGHT}, or fewer where packets
@@ -319,6 +321,10 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private void forget(Peer p) {
         peers.remove(p.publicKey, p);
         p.remove();
+        Metrics m = metrics;
+        if (m != null) {
+            m.peerRemoved(p.publicKey);
+        }
     }
 
     void bind(int port, int fwmark) throws IOException {
@@ -775,8 +781,40 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     }
 
     @Override
+    public void peerEvent(Peer peer, Hooks.Event event, InetSocketAddress endpoint, InetSocketAddress before,
+                          String reason) {
+        Hooks h = hooks;
+        if (h != null) {
+            h.post(event, peer.publicKey, endpoint == null ? null : Uapi.formatEndpoint(endpoint),
+                    before == null ? null : Uapi.formatEndpoint(before), reason);
+        }
+        Metrics m = metrics;
+        if (m != null && event == Hooks.Event.ENDPOINT_CHANGED) {
+            m.endpointChanged(peer.publicKey, reason);
+        }
+    }
+
+    /** Prometheus metrics (JWG_METRICS), or none. Closed with the device. */
+    void setMetrics(Metrics metrics) {
+        this.metrics = metrics;
+    }
+
+    /** The operator's hook (JWG_HOOK, or the config's); none in tests. Closed with the device. */
+    void setHooks(Hooks hooks) {
+        this.hooks = hooks;
+    }
+
+    Hooks hooks() {
+        return hooks;
+    }
+
+    @Override
     public void handshakeCompleted(Peer peer, InetSocketAddress from, long rttNanos) {
         roamingListener.handshakeCompleted(peer.publicKey, from, rttNanos);
+        Metrics m = metrics;
+        if (m != null) {
+            m.handshakeRtt(peer.publicKey, rttNanos);
+        }
     }
 
     /**
@@ -833,6 +871,12 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         privateKey.wipe();
         if (identity != null) {
             identity.wipe();
+        }
+        if (hooks != null) {
+            hooks.close();
+        }
+        if (metrics != null) {
+            metrics.close();
         }
         if (tun != null) {
             tun.close();

@@ -79,6 +79,13 @@ interface Driver {
     void handshakeCompleted(Peer peer, InetSocketAddress from, long rttNanos);
 
     /**
+     * A session came up or went down, or the endpoint changed (endpoint and before as they are now and were; null:
+     * none): the operator's hook runs, later and elsewhere ({@link Hooks}).
+     */
+    default void peerEvent(Peer peer, Hooks.Event event, InetSocketAddress endpoint, InetSocketAddress before,
+                           String reason) { }
+
+    /**
      * A peer's endpoint changed from from to to (either null: none before, the peer is gone). The device keeps the
      * set of its peers' endpoints for the handshake queue's lane of known senders.
      */

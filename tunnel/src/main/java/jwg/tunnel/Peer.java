@@ -44,6 +44,10 @@ final class Peer {
     /** Retransmissions before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT (§6.4). */
     static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME_NANOS / REKEY_TIMEOUT_NANOS);
 
+    /** Why an endpoint changed, as hooks and metrics get it. */
+    static final String FROM_A_NEW_ADDRESS = "authenticated packet from a new address";
+    static final String SET_BY_WG = "set by wg";
+
     final Key publicKey;
     /** Sealed in parallel, sent in this order. */
     final OrderedQueue outbound = new OrderedQueue(IN_FLIGHT);
@@ -67,6 +71,8 @@ final class Peer {
     private volatile long lastDataSentNanos;
     private volatile boolean removed;
 
+    /** A handshake completed since the keys were last erased: the hook's session_up was sent, session_down owed. */
+    private boolean sessionUp;
     /** An initiation or a response went out (at lastHandshakeSentNanos): the REKEY_TIMEOUT rate limit applies. */
     private boolean anyHandshakeSent;
     private long lastHandshakeSentNanos;
@@ -452,6 +458,10 @@ final class Peer {
     }
 
     private void handshakeComplete() {
+        if (!sessionUp) {
+            sessionUp = true;
+            driver.peerEvent(this, Hooks.Event.SESSION_UP, endpoint, null, "handshake");
+        }
         timers.handshakeComplete();
         handshakeAttempts = 0;
         lastMinuteHandshakeSent = false;
@@ -583,7 +593,7 @@ final class Peer {
         timers.anyAuthenticatedPacketReceived();
         InetSocketAddress old = endpoint;
         if (from != null && !from.equals(old)) {
-            moveEndpoint(from);
+            moveEndpoint(from, FROM_A_NEW_ADDRESS);
             if (old != null) {
                 driver.log(this + ": endpoint changed from " + Uapi.formatEndpoint(old) + " to "
                         + Uapi.formatEndpoint(from));
@@ -636,6 +646,7 @@ final class Peer {
             driver.log(this + ": no new session for " + 3 * REJECT_AFTER_TIME_NANOS / 1_000_000_000L
                     + " s, erasing its keys");
             eraseKeys();
+            sessionDown("no handshake for " + 3 * REJECT_AFTER_TIME_NANOS / 1_000_000_000L + " s");
         }
         if ((due & Timers.PERSISTENT_KEEPALIVE) != 0 && persistentKeepalive > 0) {
             sendKeepalive(now);
@@ -668,6 +679,14 @@ final class Peer {
         }
     }
 
+    /** The session is gone (if there was one): the hook hears of it once. */
+    private void sessionDown(String reason) {
+        if (sessionUp) {
+            sessionUp = false;
+            driver.peerEvent(this, Hooks.Event.SESSION_DOWN, endpoint, null, reason);
+        }
+    }
+
     private void eraseKeys() {
         keypairs.clear();
         releaseHandshakeIndex();
@@ -679,7 +698,7 @@ final class Peer {
     synchronized void setEndpoint(InetSocketAddress address) {
         InetSocketAddress old = endpoint;
         if (address != null && !address.equals(old)) {
-            moveEndpoint(address);
+            moveEndpoint(address, SET_BY_WG);
             if (old != null) {
                 driver.log(this + ": endpoint set from " + Uapi.formatEndpoint(old) + " to "
                         + Uapi.formatEndpoint(address));
@@ -688,10 +707,11 @@ final class Peer {
     }
 
     /** The one place the endpoint changes (under the lock), so that the device's set of endpoints follows it. */
-    private void moveEndpoint(InetSocketAddress to) {
+    private void moveEndpoint(InetSocketAddress to, String reason) {
         InetSocketAddress old = endpoint;
         endpoint = to;
         driver.endpointMoved(old, to);
+        driver.peerEvent(this, Hooks.Event.ENDPOINT_CHANGED, to, old, reason);
     }
 
     /** Q lives in the handshake only, which copies it: one copy of it in the daemon. */
@@ -712,6 +732,7 @@ final class Peer {
     /** The device's private key changed: sessions and a handshake under the old one are void. */
     synchronized void identityChanged(StaticIdentity identity) {
         eraseKeys();
+        sessionDown("private key changed");
         handshake.setLocalIdentity(identity);
         anyHandshakeSent = false;
     }
@@ -722,6 +743,7 @@ final class Peer {
         driver.endpointMoved(endpoint, null);
         timers.stop();
         eraseKeys();
+        sessionDown("peer removed");
         handshake.destroy();
         for (int n = staged.size(); n > 0; n--) {
             driver.count(Drop.PEER_GONE);

@@ -3,6 +3,7 @@ package jwg.tunnel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -10,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import jwg.noise.Key;
 import jwg.roaming.ConfigHosts;
+import jwg.roaming.Decision;
 import jwg.roaming.DnsResolver;
 import jwg.roaming.HostPort;
 import jwg.roaming.ResolvedAddress;
@@ -25,6 +27,7 @@ final class Roaming implements AutoCloseable {
     private final Device device;
     private final Path config;
     private final Roamer roamer;
+    private final Log log;
     private final ScheduledExecutorService thread;
     private long configModified = -1;
     private Map<Key, HostPort> configHosts = Map.of();
@@ -32,13 +35,13 @@ final class Roaming implements AutoCloseable {
     Roaming(Device device, Path config) {
         this.device = device;
         this.config = config;
+        this.log = device.log();
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "jwg-roaming");
             t.setDaemon(true);
             return t;
         });
-        this.roamer = new Roamer(new DeviceTunnel(device), new LazyDns(), device.log()::info, System::nanoTime,
-                thread);
+        this.roamer = new Roamer(new DeviceTunnel(device), new LazyDns(), this::log, System::nanoTime, thread);
         device.setRoamingListener(roamer);
         roamer.start();
     }
@@ -49,9 +52,16 @@ final class Roaming implements AutoCloseable {
         return env != null && !env.isEmpty() ? Path.of(env) : Path.of("/etc/wireguard", ifname + ".conf");
     }
 
+    /**
+     * Before every UAPI set is applied (under the device's lock): the config file again if it changed, so that its
+     * hook already hears of what the set does.
+     */
+    void configuring() {
+        reloadConfigIfChanged();
+    }
+
     /** After every UAPI set (under the device's lock): new peers pick up their host names; explicit ones win. */
     void configured(UapiChange change) {
-        reloadConfigIfChanged();
         for (UapiChange.PeerChange pc : change.peers) {
             if (pc.endpointHost != null) {
                 roamer.setHost(pc.publicKey, pc.endpointHost.isEmpty() ? null : HostPort.parse(pc.endpointHost));
@@ -68,13 +78,20 @@ final class Roaming implements AutoCloseable {
                 return;
             }
             configModified = modified;
+            Hooks hooks = device.hooks();
             if (modified == 0) {
                 configHosts = Map.of();
+                if (hooks != null) {
+                    hooks.configured(null);
+                }
                 return;
             }
             ConfigHosts.Parsed parsed = ConfigHosts.read(config);
             parsed.problems().forEach(p -> device.log().error(p));
             configHosts = parsed.hosts();
+            if (hooks != null) {
+                hooks.configured(parsed.hook());
+            }
             for (Map.Entry<Key, HostPort> e : configHosts.entrySet()) {
                 if (device.peer(e.getKey()) != null && roamer.host(e.getKey()) == null) {
                     roamer.setHost(e.getKey(), e.getValue());
@@ -83,6 +100,20 @@ final class Roaming implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             device.log().error("reading " + config + ": " + e.getMessage());
         }
+    }
+
+    /** A decision as a log line: text, or in the JSON form its event, the peer's public key and its facts as fields. */
+    private void log(Decision d) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("event", d.event().jsonName());
+        fields.put("peer", d.peer().toBase64());
+        fields.putAll(d.facts());
+        log.info("peer(" + d.peer().shortForm() + "): " + d.what(), fields);
+    }
+
+    /** Each followed peer's failed resolutions so far (metrics). */
+    void forEachDnsFailures(java.util.function.ObjLongConsumer<Key> each) {
+        roamer.forEachDnsFailures(each);
     }
 
     String describe() {

@@ -222,6 +222,9 @@ final class Uapi {
      */
     void apply(UapiChange c) throws UapiError {
         synchronized (device) {
+            if (roaming != null) {
+                roaming.configuring();
+            }
             if (c.listenPort != null || c.fwmark != null) {
                 int port = c.listenPort != null ? c.listenPort : device.udp().port();
                 int mark = c.fwmark != null ? c.fwmark : device.udp().fwmark();

@@ -600,6 +600,31 @@ class PeerTest {
         assertEquals(List.of(1, 2), w.b.delivered(), "the next packet starts a new handshake");
     }
 
+    @Test
+    void theHookHearsOfASessionComingUpOnceAndGoingDownOnceWhenItsKeysAreErased() {
+        TwoPeers w = new TwoPeers();
+        String at = String.valueOf(w.a.peer().endpoint());
+        assertEquals(List.of("ENDPOINT_CHANGED null -> " + at + " (set by wg)"), w.a.events());
+        w.a.send(1);
+        w.advance(REJECT_AFTER_TIME.multipliedBy(2));
+        w.a.send(2);
+        assertEquals(List.of("SESSION_UP null -> " + at + " (handshake)"), sessionEvents(w.a),
+                "one session_up, though a rekey followed");
+        assertEquals(List.of("SESSION_UP"), sessionEvents(w.b).stream().map(e -> e.split(" ")[0]).toList());
+        w.advance(REJECT_AFTER_TIME.multipliedBy(3));
+        assertEquals("SESSION_DOWN null -> " + at + " (no handshake for 540 s)", sessionEvents(w.a).get(1));
+        w.a.send(3);
+        w.a.peer().remove();
+        List<String> events = sessionEvents(w.a);
+        assertEquals(4, events.size(), events.toString());
+        assertEquals("SESSION_UP null -> " + at + " (handshake)", events.get(2), "up again");
+        assertEquals("SESSION_DOWN null -> " + at + " (peer removed)", events.get(3));
+    }
+
+    private static List<String> sessionEvents(TwoPeers.Side s) {
+        return s.events().stream().filter(e -> e.startsWith("SESSION_")).toList();
+    }
+
     // ---- all of it at once ----
 
     @Test

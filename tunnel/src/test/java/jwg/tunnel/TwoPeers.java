@@ -196,6 +196,7 @@ final class TwoPeers {
         private final List<Dropped> dropped = new ArrayList<>();
         private final List<Long> keepalivesReceived = new ArrayList<>();
         private final List<String> log = new ArrayList<>();
+        private final List<String> events = new ArrayList<>();
         private final Set<Kind> lost = EnumSet.noneOf(Kind.class);
         private final List<String> roams = new ArrayList<>();
         private boolean movesExpected;
@@ -567,6 +568,17 @@ final class TwoPeers {
 
         @Override
         public void handshakeCompleted(Peer p, InetSocketAddress from, long rttNanos) {}
+
+        @Override
+        public void peerEvent(Peer p, Hooks.Event event, InetSocketAddress endpoint, InetSocketAddress before,
+                              String reason) {
+            events.add(event + " " + before + " -> " + endpoint + " (" + reason + ")");
+        }
+
+        /** The hook's events, in order: "EVENT before -> endpoint (reason)". */
+        List<String> events() {
+            return events;
+        }
 
         @Override
         public void endpointMoved(InetSocketAddress from, InetSocketAddress to) {

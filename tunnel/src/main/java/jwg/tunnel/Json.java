@@ -1,4 +1,4 @@
-package jwg.bench;
+package jwg.tunnel;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -6,14 +6,14 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One JSON object, written in the order its fields were put: how every tool of the harness reports its figures to
- * bench/compare, one object on standard output. Values are numbers, strings, booleans, lists of numbers, or
- * nested objects.
+ * One JSON object, written in the order its fields were put: a log line under JWG_LOG_FORMAT=json ({@link Log}), and
+ * how every tool of bench/ reports its figures to bench/compare. Values are numbers, strings, booleans, null, lists,
+ * maps, or nested objects.
  */
-final class Json {
+public final class Json {
     private final Map<String, Object> fields = new LinkedHashMap<>();
 
-    Json put(String name, Object value) {
+    public Json put(String name, Object value) {
         fields.put(name, value);
         return this;
     }
