@@ -23,9 +23,12 @@ import jwg.noise.Key;
  *     addresses and retries with back-off, so it never takes a working tunnel down; a name that never resolved yet
  *     is retried at least every {@link #DNS_RETRY_UNRESOLVED_MAX_NANOS}, and its first addresses are probed at
  *     once;</li>
- * <li>suspects the current path when data has been sent for {@link #SUSPECT_AFTER_NANOS} since anything
- *     authenticated came back, or an initiation went unanswered as long: faster than the whitepaper's 15 s rule,
- *     and without extra traffic while packets flow both ways;</li>
+ * <li>suspects the current path when data sent to the peer has gone unanswered (nothing authenticated came
+ *     back) for a few of the path's round trips ({@link #SUSPECT_RTTS} times the last handshake's, at least
+ *     {@link #SUSPECT_FLOOR_NANOS}; {@link #SUSPECT_AFTER_NANOS} while no round trip is known, and never longer):
+ *     much faster than the whitepaper's 15 s rule, and without extra traffic while packets flow both ways. The
+ *     clock starts at the oldest unanswered packet, not the newest: a sender of one packet a second on a 50 ms
+ *     path is answered each time, and never looks like a dead path;</li>
  * <li>probes with WireGuard itself: one handshake initiation to every candidate, IPv6 first and IPv4
  *     {@link #HAPPY_EYEBALLS_DELAY_NANOS} later (RFC 8305); the first response decides, through built-in roaming
  *     (see {@link Tunnel#probe} for why one message to several addresses is safe);</li>
@@ -42,7 +45,7 @@ import jwg.noise.Key;
  */
 public final class Roamer implements Tunnel.Listener, AutoCloseable {
     static final long SECOND = 1_000_000_000L;
-    static final long TICK_NANOS = 250_000_000L;
+    static final long TICK_NANOS = 100_000_000L;
     static final long MIN_TTL_NANOS = 5 * SECOND;
     static final long MAX_TTL_NANOS = 300 * SECOND;
     static final long DNS_RETRY_MIN_NANOS = SECOND;
@@ -53,6 +56,13 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
      */
     static final long DNS_RETRY_UNRESOLVED_MAX_NANOS = 5 * SECOND;
     static final long SUSPECT_AFTER_NANOS = 1_500_000_000L;
+    /**
+     * The least unanswered time that makes a path suspect, however short its round trip: above a busy peer's
+     * scheduling delays and a collector's pauses, and above the jitter of a path whose last handshake happened to be
+     * quick.
+     */
+    static final long SUSPECT_FLOOR_NANOS = 500_000_000L;
+    static final int SUSPECT_RTTS = 4;
     static final long HAPPY_EYEBALLS_DELAY_NANOS = 250_000_000L;
     static final long PROBE_TIMEOUT_NANOS = 2 * SECOND;
     static final long CONFIRM_BACKOFF_MIN_NANOS = 5 * SECOND;
@@ -172,12 +182,23 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         if (current == null) {
             return "no endpoint";
         }
-        long rx = tunnel.lastReceivedNanos(r.peer);
+        long first = tunnel.firstUnansweredDataNanos(r.peer);
         long tx = tunnel.lastDataSentNanos(r.peer);
-        if (tx != 0 && now - tx < SECOND && tx - rx > SUSPECT_AFTER_NANOS) {
-            return "sent data for " + (tx - rx) / 1_000_000 + " ms with nothing back from " + format(current);
+        long limit = suspectAfter(r, current);
+        if (first != 0 && now - tx < SECOND && now - first > limit) {
+            return "data unanswered for " + (now - first) / 1_000_000 + " ms (limit " + limit / 1_000_000
+                    + " ms) from " + format(current);
         }
         return null;
+    }
+
+    /** How long data may go unanswered on the current path before it is suspect (see the class comment). */
+    private static long suspectAfter(PeerRoam r, InetSocketAddress current) {
+        long rtt = current.equals(r.handshakeRttFrom) ? r.handshakeRttNanos : 0;
+        if (rtt <= 0) {
+            return SUSPECT_AFTER_NANOS;
+        }
+        return Math.min(SUSPECT_AFTER_NANOS, Math.max(SUSPECT_FLOOR_NANOS, SUSPECT_RTTS * rtt));
     }
 
     private List<InetSocketAddress> all(PeerRoam r) {
@@ -288,6 +309,11 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 return;
             }
             long now = clock.getAsLong();
+            if (rttNanos > 0) {
+                // Kept apart from the candidates too: the first handshake often completes before the first resolution.
+                r.handshakeRttNanos = rttNanos;
+                r.handshakeRttFrom = from;
+            }
             Candidate c = r.candidate(from);
             if (c != null) {
                 c.lastOkNanos = now;

@@ -22,6 +22,12 @@ public interface Tunnel {
     long lastDataSentNanos(Key peer);
 
     /**
+     * When the oldest data packet sent to the peer since anything authenticated last came back from it was sent: how
+     * long the peer has owed an answer. 0 while nothing is owed.
+     */
+    long firstUnansweredDataNanos(Key peer);
+
+    /**
      * Sends one handshake initiation for the peer to every candidate, in order, the IPv4 ones delayed by
      * ipv4DelayNanos after the IPv6 ones (happy eyeballs). One message to several addresses is safe: the responder
      * accepts a timestamp once, so duplicates that reach it die as replays, and this side holds one handshake state,

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 class RoamerTest {
     private static final long S = 1_000_000_000L;
     private static final Key PEER = Key.of(new byte[32]);
+    private static final int TICKS_PER_SECOND = (int) (S / Roamer.TICK_NANOS);
 
     private long now = 1000 * S;
     private final List<List<InetSocketAddress>> probes = new ArrayList<>();
@@ -29,6 +30,7 @@ class RoamerTest {
     private InetSocketAddress endpoint;
     private long lastRx;
     private long lastTx;
+    private long firstUnanswered;
     private boolean hasPeer = true;
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
 
@@ -37,6 +39,7 @@ class RoamerTest {
         @Override public InetSocketAddress endpoint(Key peer) { return endpoint; }
         @Override public long lastReceivedNanos(Key peer) { return lastRx; }
         @Override public long lastDataSentNanos(Key peer) { return lastTx; }
+        @Override public long firstUnansweredDataNanos(Key peer) { return firstUnanswered; }
         @Override public void probe(Key peer, List<InetSocketAddress> candidates, long delay) {
             probes.add(candidates);
         }
@@ -93,12 +96,14 @@ class RoamerTest {
     private void healthy() {
         lastTx = now;
         lastRx = now;
+        firstUnanswered = 0;
     }
 
     /** Data is being sent but nothing has come back for silentNanos. */
     private void silentFor(long silentNanos) {
         lastRx = now - silentNanos;
         lastTx = now;
+        firstUnanswered = now - silentNanos + 1;
     }
 
     private void answered(InetSocketAddress from) throws Exception {
@@ -127,7 +132,7 @@ class RoamerTest {
     void aTinyTtlIsClampedSoDnsIsNotHammered() throws Exception {
         dns(0, "192.0.2.1");
         start("peer.test", "192.0.2.1");
-        for (int i = 0; i < 40; i++) {
+        for (int i = 0; i < 10 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             healthy();
             tick();
@@ -150,6 +155,55 @@ class RoamerTest {
     }
 
     @Test
+    void withARoundTripKnownAPathIsSuspectedAfterAFewOfThemAndNoSooner() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        now += 10 * S;
+        silentFor(Roamer.SUSPECT_FLOOR_NANOS + 100_000_000);
+        tick();
+        assertTrue(probes.isEmpty(), "no round trip known yet: the 1.5 s rule");
+
+        roamer.handshakeCompleted(PEER, at("192.0.2.1"), 300_000_000); // a 300 ms path
+        now += 10 * S;
+        silentFor(1_100_000_000);
+        tick();
+        assertTrue(probes.isEmpty(), "4 round trips of 300 ms: not yet");
+        silentFor(1_300_000_000);
+        tick();
+        assertEquals(1, probes.size(), "after 4 round trips");
+        answered(at("192.0.2.1"));
+
+        roamer.handshakeCompleted(PEER, at("192.0.2.1"), 2_000_000); // a 2 ms path: the floor decides
+        now += 120 * S;
+        silentFor(Roamer.SUSPECT_FLOOR_NANOS - 50_000_000);
+        tick();
+        assertEquals(1, probes.size(), "under the floor");
+        silentFor(Roamer.SUSPECT_FLOOR_NANOS + 150_000_000);
+        tick();
+        assertEquals(2, probes.size(), "over the floor: " + log);
+        assertTrue(log.stream().anyMatch(l -> l.contains("data unanswered for 649 ms (limit 500 ms)")), log.toString());
+    }
+
+    @Test
+    void aSparseSenderThatIsAnsweredEachTimeIsNeverSuspected() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        roamer.handshakeCompleted(PEER, at("192.0.2.1"), 1_000_000);
+        // One packet every 2 s, answered 50 ms later, for 2 minutes: between them nothing is owed.
+        for (int i = 0; i < 60; i++) {
+            now += 2 * S;
+            lastTx = now;
+            firstUnanswered = now;
+            tick();
+            now += 50_000_000;
+            lastRx = now;
+            firstUnanswered = 0;
+            tick();
+        }
+        assertTrue(probes.isEmpty(), "probes: " + probes);
+    }
+
+    @Test
     void aShortSilenceIsNotSuspicious() throws Exception {
         dns(300, "192.0.2.1");
         start("peer.test", "192.0.2.1");
@@ -164,7 +218,7 @@ class RoamerTest {
         dns(300, "192.0.2.1");
         start("peer.test", "192.0.2.1");
         List<Long> probeTimes = new ArrayList<>();
-        for (int i = 0; i < 4 * 40; i++) {
+        for (int i = 0; i < 40 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             silentFor(2 * S);
             int before = probes.size();
@@ -184,7 +238,7 @@ class RoamerTest {
         dns(3600, "192.0.2.1", "2001:db8::1");
         start("peer.test", "192.0.2.1");
         List<Long> tries = new ArrayList<>();
-        for (int i = 0; i < 4 * 200; i++) {
+        for (int i = 0; i < 200 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             healthy();
             int before = probes.size();
@@ -211,7 +265,7 @@ class RoamerTest {
         tick();
         assertEquals(1, probes.size());
         answered(at("2001:db8::1"));
-        for (int i = 0; i < 4 * 120; i++) {
+        for (int i = 0; i < 120 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             healthy();
             tick();
@@ -225,7 +279,7 @@ class RoamerTest {
         dns(5, "192.0.2.1");
         start("peer.test", "192.0.2.1");
         dnsDown = true;
-        for (int i = 0; i < 4 * 30; i++) {
+        for (int i = 0; i < 30 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             healthy();
             tick();
@@ -244,7 +298,7 @@ class RoamerTest {
         endpoint = null;
         roamer.setHost(PEER, new HostPort("peer.test", 51820));
         tick();
-        for (int i = 0; i < 4 * 60; i++) {
+        for (int i = 0; i < 60 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             tick();
         }
@@ -257,7 +311,7 @@ class RoamerTest {
 
         dnsDown = false;
         dns(60, "192.0.2.1", "2001:db8::1");
-        for (int i = 0; i < 4 * 5 && probes.isEmpty(); i++) {
+        for (int i = 0; i < 5 * TICKS_PER_SECOND && probes.isEmpty(); i++) {
             now += Roamer.TICK_NANOS;
             tick();
         }
@@ -288,7 +342,7 @@ class RoamerTest {
         start("peer.test", "192.0.2.1");
         endpoint = at("198.51.100.7");
         roamer.endpointRoamed(PEER, at("192.0.2.1"), endpoint);
-        for (int i = 0; i < 4 * 60; i++) {
+        for (int i = 0; i < 60 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             healthy();
             tick();
@@ -301,7 +355,7 @@ class RoamerTest {
     @Test
     void aPeerWithoutAHostNameIsNeverTouched() throws Exception {
         endpoint = at("192.0.2.1");
-        for (int i = 0; i < 40; i++) {
+        for (int i = 0; i < 10 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             silentFor(10 * S);
             tick();
@@ -314,7 +368,7 @@ class RoamerTest {
         dns(300, "192.0.2.1");
         start("peer.test", "192.0.2.1");
         List<Long> tries = new ArrayList<>();
-        for (int i = 0; i < 4 * 40; i++) {
+        for (int i = 0; i < 40 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
             silentFor(5 * S);
             int before = probes.size();

@@ -2,6 +2,8 @@ package jwg.tunnel;
 
 import java.io.BufferedReader;
 import java.io.File;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -66,8 +68,10 @@ final class Daemon {
             Posix.detachFromTerminal();
             System.setOut(System.err);
         }
+        // UTF-8 whatever the locale (a daemon often runs without one): peer names carry an ellipsis.
+        PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
         Log log = new Log(Log.levelOf(System.getenv("LOG_LEVEL")), Log.formatOf(System.getenv("JWG_LOG_FORMAT")),
-                ifname, System.err);
+                ifname, err);
         NettyLog.routeTo(log);
         CountDownLatch done = new CountDownLatch(1);
         Posix.exitOnInterrupt();

@@ -1,8 +1,9 @@
 package jwg.tunnel;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -49,7 +50,9 @@ public final class Json {
                 }
                 sb.append(']');
             }
-            case Double d -> sb.append(Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null");
+            // Six significant digits, no trailing zeros: a figure's noise digits stay out, 4.1 stays 4.1.
+            case Double d -> sb.append(Double.isFinite(d)
+                    ? new BigDecimal(d).round(new MathContext(6)).stripTrailingZeros().toPlainString() : "null");
             case Number n -> sb.append(n);
             case Boolean b -> sb.append(b);
             default -> {

@@ -69,6 +69,8 @@ final class Peer {
     private volatile long rxBytes;
     private volatile long lastReceivedNanos;
     private volatile long lastDataSentNanos;
+    /** The first data sent since anything authenticated came back (0: none owed), for roaming's suspicion. */
+    private volatile long firstUnansweredDataNanos;
     private volatile boolean removed;
 
     /** A handshake completed since the keys were last erased: the hook's session_up was sent, session_down owed. */
@@ -189,6 +191,9 @@ final class Peer {
         if (data) {
             timers.dataSent(now);
             lastDataSentNanos = now;
+            if (firstUnansweredDataNanos == 0) {
+                firstUnansweredDataNanos = now == 0 ? 1 : now;
+            }
         }
     }
 
@@ -588,6 +593,9 @@ final class Peer {
      */
     private void authenticatedFrom(InetSocketAddress from, boolean roams, long length, long now) {
         lastReceivedNanos = now;
+        if (firstUnansweredDataNanos != 0) {
+            firstUnansweredDataNanos = 0;
+        }
         rxBytes += length;
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
         timers.anyAuthenticatedPacketReceived();
@@ -788,6 +796,10 @@ final class Peer {
 
     long lastDataSentNanos() {
         return lastDataSentNanos;
+    }
+
+    long firstUnansweredDataNanos() {
+        return firstUnansweredDataNanos;
     }
 
     boolean isRemoved() {

@@ -51,7 +51,7 @@ class LogTest {
         assertTrue(lines.get(0).matches(time + ".*"), lines.get(0));
         assertEquals("\"level\":\"info\",\"interface\":\"wg0\",\"event\":\"endpoint_changed\",\"from\":null,"
                 + "\"to\":\"[2001:db8::1]:51820\",\"addresses\":[\"192.0.2.1:51820\",\"[2001:db8::1]:51820\"],"
-                + "\"rtt_ms\":{\"[2001:db8::1]:51820\":2.50000},\"retry_s\":5,"
+                + "\"rtt_ms\":{\"[2001:db8::1]:51820\":2.5},\"retry_s\":5,"
                 + "\"message\":\"peer(abcd…wxyz): endpoint \\\"quoted\\\"\\u000a\\u0009and \\\\ escaped\"}",
                 lines.get(0).substring(lines.get(0).indexOf("\"level\"")));
         assertTrue(lines.get(1).matches(time + "\"level\":\"debug\",\"interface\":\"wg0\",\"message\":\"debug line\"}"),
