@@ -44,6 +44,8 @@ class RoamingDnsIT {
     /** The scenarios' tag: jwg's own roaming, which interop-tests/run adds to the matrix when it tests jwg. */
     static final String TAG = "roaming";
     private static final String HOST = "peer.test";
+    /** Where scenario 8's relay listens for a, on b's address. */
+    private static final int JITTER_RELAY_PORT = 51900;
     private static final Pattern ENDPOINT_CHANGE = Pattern.compile("endpoint (\\S+) -> (\\S+)");
     private static final FigureLog RESULTS = new FigureLog("RoamingDnsIT", "roaming-recovery.txt");
     /** How long scenario 5 watches two healthy paths (system property jwg.roaming.steadySeconds). */
@@ -296,6 +298,51 @@ class RoamingDnsIT {
                 assertFalse(metrics.contains("10.99.0."), "an endpoint address in the metrics:\n" + metrics);
                 r.record("7 DNS down at wg-quick up", recovery, ping.longestGap(back, System.currentTimeMillis()),
                         "#jwg: Endpoint in /etc/wireguard/IF.conf; wg's Endpoint makes wg-quick up fail");
+            }
+        }
+    }
+
+    /**
+     * 8. A path with delay and jitter: every datagram, each way, through a relay that delays it 40 ± 30 ms (so the
+     * round trip varies from 20 to 140 ms and packets overtake one another). jwg's suspicion follows the path's
+     * round trip, and must not mistake jitter for a dead path: over the run, with a ping every 100 ms, not one probe
+     * and not one endpoint change. a hears b only through the relay (b's direct packets are dropped at a).
+     */
+    @Tag(TAG)
+    @DisplayName("roaming 8: delay and jitter, no probe and no flap")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void aPathWithJitterIsNeverTakenForADeadOne(Implementation peer) {
+        int seconds = Integer.getInteger("jwg.roaming.jitterSeconds", 40);
+        try (Roam r = Roam.create(peer, 60, "10.99.0.2");
+             JitterRelay relay = new JitterRelay(r.b, JITTER_RELAY_PORT, 40, 30)) {
+            r.a.ns.exec("iptables", "-A", "INPUT", "-p", "udp", "-s", r.b.underlay4, "--sport",
+                    Integer.toString(r.b.port), "-j", "DROP").orFail("a hears b only through the relay");
+            r.startB();
+            r.a.up();
+            r.a.addPeer(r.b, false, null);
+            r.a.wg("set", r.a.ifname, "peer", r.b.publicKey, "endpoint", relay.toB).orFail("a's endpoint: the relay");
+            r.jwg("roam", r.a.ifname, r.b.publicKey, HOST + ":" + JITTER_RELAY_PORT).orFail("jwg roam");
+            try (ContinuousPing ping = new ContinuousPing(r.a.ns, r.b.inner4)) {
+                r.flowing(ping);
+                int mark = r.decisions().size();
+                long from = System.currentTimeMillis();
+                sleep(seconds * 1000L);
+                long to = System.currentTimeMillis();
+
+                assertEquals(relay.toB, r.endpoint(), "a's endpoint");
+                assertEquals(List.of(), r.endpointChanges(mark), "endpoint changes:\n" + r.decisionsText(mark));
+                assertEquals(List.of(), r.decisions().subList(mark, r.decisions().size()).stream()
+                        .filter(d -> d.contains("probing")).toList(), "probes on a path that works");
+                assertTrue(ping.lost(from, to - 1000) <= 1, "pings lost through the relay: " + ping);
+                List<Double> rtts = ping.replies().stream().filter(x -> x.sent() * 1000 >= from)
+                        .map(x -> (x.arrived() - x.sent()) * 1000).sorted().toList();
+                double median = rtts.get(rtts.size() / 2);
+                assertTrue(median >= 50 && median <= 120, "the relay's delay is not in the path: median RTT "
+                        + median + " ms");
+                r.record("8 delay 40 ± 30 ms each way", Double.NaN, ping.longestGap(from, to), String.format(
+                        Locale.ROOT, "%d s of pings every 100 ms, RTT %.0f-%.0f ms (median %.0f): 0 probes, 0 endpoint"
+                        + " changes", seconds, rtts.get(0), rtts.get(rtts.size() - 1), median));
             }
         }
     }
