@@ -25,9 +25,6 @@ final class PeerRoam {
     /** Resolutions that failed, for metrics: written on the roamer's thread, read by a scrape's. */
     volatile long dnsFailures;
     Probe probe;
-    /** The round trip of the last handshake this side initiated, and where its response came from. */
-    long handshakeRttNanos;
-    InetSocketAddress handshakeRttFrom;
     long noProbeBeforeNanos;
     long confirmBackoffNanos;
     long failedBackoffNanos;

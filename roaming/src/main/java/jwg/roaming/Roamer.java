@@ -184,7 +184,7 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         }
         long first = tunnel.firstUnansweredDataNanos(r.peer);
         long tx = tunnel.lastDataSentNanos(r.peer);
-        long limit = suspectAfter(r, current);
+        long limit = suspectAfter(tunnel.handshakeRttNanos(r.peer));
         if (first != 0 && now - tx < SECOND && now - first > limit) {
             return "data unanswered for " + (now - first) / 1_000_000 + " ms (limit " + limit / 1_000_000
                     + " ms) from " + format(current);
@@ -192,9 +192,12 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         return null;
     }
 
-    /** How long data may go unanswered on the current path before it is suspect (see the class comment). */
-    private static long suspectAfter(PeerRoam r, InetSocketAddress current) {
-        long rtt = current.equals(r.handshakeRttFrom) ? r.handshakeRttNanos : 0;
+    /**
+     * How long data may go unanswered on the current path before it is suspect (see the class comment), given the
+     * round trip of the last handshake this side made on it (the device's: the first handshake often completes
+     * before the peer is followed, or before its name first resolves).
+     */
+    private static long suspectAfter(long rtt) {
         if (rtt <= 0) {
             return SUSPECT_AFTER_NANOS;
         }
@@ -309,11 +312,6 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 return;
             }
             long now = clock.getAsLong();
-            if (rttNanos > 0) {
-                // Kept apart from the candidates too: the first handshake often completes before the first resolution.
-                r.handshakeRttNanos = rttNanos;
-                r.handshakeRttFrom = from;
-            }
             Candidate c = r.candidate(from);
             if (c != null) {
                 c.lastOkNanos = now;

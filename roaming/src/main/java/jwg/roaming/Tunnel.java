@@ -28,6 +28,12 @@ public interface Tunnel {
     long firstUnansweredDataNanos(Key peer);
 
     /**
+     * The round trip of the last handshake this side initiated with the peer, if its response came from the
+     * current endpoint; 0 if there is none such.
+     */
+    long handshakeRttNanos(Key peer);
+
+    /**
      * Sends one handshake initiation for the peer to every candidate, in order, the IPv4 ones delayed by
      * ipv4DelayNanos after the IPv6 ones (happy eyeballs). One message to several addresses is safe: the responder
      * accepts a timestamp once, so duplicates that reach it die as replays, and this side holds one handshake state,

@@ -31,6 +31,7 @@ class RoamerTest {
     private long lastRx;
     private long lastTx;
     private long firstUnanswered;
+    private long handshakeRtt;
     private boolean hasPeer = true;
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
 
@@ -40,6 +41,7 @@ class RoamerTest {
         @Override public long lastReceivedNanos(Key peer) { return lastRx; }
         @Override public long lastDataSentNanos(Key peer) { return lastTx; }
         @Override public long firstUnansweredDataNanos(Key peer) { return firstUnanswered; }
+        @Override public long handshakeRttNanos(Key peer) { return handshakeRtt; }
         @Override public void probe(Key peer, List<InetSocketAddress> candidates, long delay) {
             probes.add(candidates);
         }
@@ -163,7 +165,7 @@ class RoamerTest {
         tick();
         assertTrue(probes.isEmpty(), "no round trip known yet: the 1.5 s rule");
 
-        roamer.handshakeCompleted(PEER, at("192.0.2.1"), 300_000_000); // a 300 ms path
+        handshakeRtt = 300_000_000; // a 300 ms path
         now += 10 * S;
         silentFor(1_100_000_000);
         tick();
@@ -173,7 +175,7 @@ class RoamerTest {
         assertEquals(1, probes.size(), "after 4 round trips");
         answered(at("192.0.2.1"));
 
-        roamer.handshakeCompleted(PEER, at("192.0.2.1"), 2_000_000); // a 2 ms path: the floor decides
+        handshakeRtt = 2_000_000; // a 2 ms path: the floor decides
         now += 120 * S;
         silentFor(Roamer.SUSPECT_FLOOR_NANOS - 50_000_000);
         tick();
@@ -188,7 +190,7 @@ class RoamerTest {
     void aSparseSenderThatIsAnsweredEachTimeIsNeverSuspected() throws Exception {
         dns(300, "192.0.2.1");
         start("peer.test", "192.0.2.1");
-        roamer.handshakeCompleted(PEER, at("192.0.2.1"), 1_000_000);
+        handshakeRtt = 1_000_000;
         // One packet every 2 s, answered 50 ms later, for 2 minutes: between them nothing is owed.
         for (int i = 0; i < 60; i++) {
             now += 2 * S;

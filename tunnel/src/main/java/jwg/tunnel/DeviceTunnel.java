@@ -43,6 +43,12 @@ final class DeviceTunnel implements Tunnel {
     }
 
     @Override
+    public long handshakeRttNanos(Key peer) {
+        Peer p = device.peer(peer);
+        return p == null ? 0 : p.handshakeRttNanos();
+    }
+
+    @Override
     public void probe(Key peer, List<InetSocketAddress> candidates, long ipv4DelayNanos) {
         Peer p = device.peer(peer);
         if (p != null) {

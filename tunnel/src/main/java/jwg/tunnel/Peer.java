@@ -71,6 +71,9 @@ final class Peer {
     private volatile long lastDataSentNanos;
     /** The first data sent since anything authenticated came back (0: none owed), for roaming's suspicion. */
     private volatile long firstUnansweredDataNanos;
+    /** The round trip of the last handshake this side initiated, and where its response came from (roaming). */
+    private volatile long initiatedRttNanos;
+    private volatile InetSocketAddress initiatedRttFrom;
     private volatile boolean removed;
 
     /** A handshake completed since the keys were last erased: the hook's session_up was sent, session_down owed. */
@@ -442,7 +445,12 @@ final class Peer {
         } else {
             flushStaged(kp, now);
         }
-        driver.handshakeCompleted(this, from, sentAt == null ? -1 : now - sentAt);
+        long rtt = sentAt == null ? -1 : now - sentAt;
+        if (rtt > 0) {
+            initiatedRttFrom = from;
+            initiatedRttNanos = rtt;
+        }
+        driver.handshakeCompleted(this, from, rtt);
         rearm();
     }
 
@@ -800,6 +808,13 @@ final class Peer {
 
     long firstUnansweredDataNanos() {
         return firstUnansweredDataNanos;
+    }
+
+    /** The last initiated handshake's round trip if its response came from the current endpoint, else 0. */
+    long handshakeRttNanos() {
+        long rtt = initiatedRttNanos;
+        InetSocketAddress from = initiatedRttFrom;
+        return from != null && from.equals(endpoint) ? rtt : 0;
     }
 
     boolean isRemoved() {
