@@ -24,7 +24,7 @@ import jwg.noise.Key;
  *     is retried at least every {@link #DNS_RETRY_UNRESOLVED_MAX_NANOS}, and its first addresses are probed at
  *     once;</li>
  * <li>suspects the current path when data sent to the peer has gone unanswered (nothing authenticated came
- *     back) for a few of the path's round trips ({@link #SUSPECT_RTTS} times the last handshake's, at least
+ *     back) for a few of the path's round trips ({@link #SUSPECT_RTTS} times its least recent one, at least
  *     {@link #SUSPECT_FLOOR_NANOS}; {@link #SUSPECT_AFTER_NANOS} while no round trip is known, and never longer):
  *     much faster than the whitepaper's 15 s rule, and without extra traffic while packets flow both ways. The
  *     clock starts at the oldest unanswered packet, not the newest: a sender of one packet a second on a 50 ms
@@ -184,7 +184,7 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         }
         long first = tunnel.firstUnansweredDataNanos(r.peer);
         long tx = tunnel.lastDataSentNanos(r.peer);
-        long limit = suspectAfter(tunnel.handshakeRttNanos(r.peer));
+        long limit = suspectAfter(tunnel.pathRttNanos(r.peer));
         if (first != 0 && now - tx < SECOND && now - first > limit) {
             return "data unanswered for " + (now - first) / 1_000_000 + " ms (limit " + limit / 1_000_000
                     + " ms) from " + format(current);
@@ -193,9 +193,9 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     }
 
     /**
-     * How long data may go unanswered on the current path before it is suspect (see the class comment), given the
-     * round trip of the last handshake this side made on it (the device's: the first handshake often completes
-     * before the peer is followed, or before its name first resolves).
+     * How long data may go unanswered on the current path before it is suspect (see the class comment), given its
+     * round trip as the device measures it (it sees every exchange, and the first ones often happen before the peer
+     * is followed or its name first resolves).
      */
     private static long suspectAfter(long rtt) {
         if (rtt <= 0) {

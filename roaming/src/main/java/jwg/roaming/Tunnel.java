@@ -28,10 +28,11 @@ public interface Tunnel {
     long firstUnansweredDataNanos(Key peer);
 
     /**
-     * The round trip of the last handshake this side initiated with the peer, if its response came from the
-     * current endpoint; 0 if there is none such.
+     * The round trip of the path to the peer's current endpoint: the least of the recent samples (an answer to
+     * data, from the first packet owed one to the packet that paid; a response to an initiation), so that the first
+     * handshake's address resolution or a peer's pause does not inflate it; 0 while there is none.
      */
-    long handshakeRttNanos(Key peer);
+    long pathRttNanos(Key peer);
 
     /**
      * Sends one handshake initiation for the peer to every candidate, in order, the IPv4 ones delayed by

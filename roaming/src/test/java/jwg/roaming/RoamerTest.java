@@ -31,7 +31,7 @@ class RoamerTest {
     private long lastRx;
     private long lastTx;
     private long firstUnanswered;
-    private long handshakeRtt;
+    private long pathRtt;
     private boolean hasPeer = true;
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
 
@@ -41,7 +41,7 @@ class RoamerTest {
         @Override public long lastReceivedNanos(Key peer) { return lastRx; }
         @Override public long lastDataSentNanos(Key peer) { return lastTx; }
         @Override public long firstUnansweredDataNanos(Key peer) { return firstUnanswered; }
-        @Override public long handshakeRttNanos(Key peer) { return handshakeRtt; }
+        @Override public long pathRttNanos(Key peer) { return pathRtt; }
         @Override public void probe(Key peer, List<InetSocketAddress> candidates, long delay) {
             probes.add(candidates);
         }
@@ -165,7 +165,7 @@ class RoamerTest {
         tick();
         assertTrue(probes.isEmpty(), "no round trip known yet: the 1.5 s rule");
 
-        handshakeRtt = 300_000_000; // a 300 ms path
+        pathRtt = 300_000_000; // a 300 ms path
         now += 10 * S;
         silentFor(1_100_000_000);
         tick();
@@ -175,7 +175,7 @@ class RoamerTest {
         assertEquals(1, probes.size(), "after 4 round trips");
         answered(at("192.0.2.1"));
 
-        handshakeRtt = 2_000_000; // a 2 ms path: the floor decides
+        pathRtt = 2_000_000; // a 2 ms path: the floor decides
         now += 120 * S;
         silentFor(Roamer.SUSPECT_FLOOR_NANOS - 50_000_000);
         tick();
@@ -190,7 +190,7 @@ class RoamerTest {
     void aSparseSenderThatIsAnsweredEachTimeIsNeverSuspected() throws Exception {
         dns(300, "192.0.2.1");
         start("peer.test", "192.0.2.1");
-        handshakeRtt = 1_000_000;
+        pathRtt = 1_000_000;
         // One packet every 2 s, answered 50 ms later, for 2 minutes: between them nothing is owed.
         for (int i = 0; i < 60; i++) {
             now += 2 * S;

@@ -43,9 +43,9 @@ final class DeviceTunnel implements Tunnel {
     }
 
     @Override
-    public long handshakeRttNanos(Key peer) {
+    public long pathRttNanos(Key peer) {
         Peer p = device.peer(peer);
-        return p == null ? 0 : p.handshakeRttNanos();
+        return p == null ? 0 : p.pathRttNanos();
     }
 
     @Override

@@ -44,6 +44,8 @@ final class Peer {
     /** Retransmissions before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT (§6.4). */
     static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME_NANOS / REKEY_TIMEOUT_NANOS);
 
+    /** How long the least round trip sample stands before a larger one may replace it. */
+    static final long RTT_WINDOW_NANOS = 30_000_000_000L;
     /** Why an endpoint changed, as hooks and metrics get it. */
     static final String FROM_A_NEW_ADDRESS = "authenticated packet from a new address";
     static final String SET_BY_WG = "set by wg";
@@ -71,9 +73,12 @@ final class Peer {
     private volatile long lastDataSentNanos;
     /** The first data sent since anything authenticated came back (0: none owed), for roaming's suspicion. */
     private volatile long firstUnansweredDataNanos;
-    /** The round trip of the last handshake this side initiated, and where its response came from (roaming). */
-    private volatile long initiatedRttNanos;
-    private volatile InetSocketAddress initiatedRttFrom;
+    /**
+     * The path's round trip for roaming: the least sample of the last {@link #RTT_WINDOW_NANOS} or so (a sample older
+     * than that gives way to the next one), 0 while none; reset when the endpoint moves. Under the lock.
+     */
+    private volatile long pathRttNanos;
+    private long pathRttSampledNanos;
     private volatile boolean removed;
 
     /** A handshake completed since the keys were last erased: the hook's session_up was sent, session_down owed. */
@@ -446,10 +451,7 @@ final class Peer {
             flushStaged(kp, now);
         }
         long rtt = sentAt == null ? -1 : now - sentAt;
-        if (rtt > 0) {
-            initiatedRttFrom = from;
-            initiatedRttNanos = rtt;
-        }
+        rttSample(rtt, now);
         driver.handshakeCompleted(this, from, rtt);
         rearm();
     }
@@ -601,8 +603,12 @@ final class Peer {
      */
     private void authenticatedFrom(InetSocketAddress from, boolean roams, long length, long now) {
         lastReceivedNanos = now;
-        if (firstUnansweredDataNanos != 0) {
+        long owed = firstUnansweredDataNanos;
+        if (owed != 0) {
             firstUnansweredDataNanos = 0;
+            if (from == null || from.equals(endpoint)) {
+                rttSample(now - owed, now);
+            }
         }
         rxBytes += length;
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
@@ -726,6 +732,7 @@ final class Peer {
     private void moveEndpoint(InetSocketAddress to, String reason) {
         InetSocketAddress old = endpoint;
         endpoint = to;
+        pathRttNanos = 0;
         driver.endpointMoved(old, to);
         driver.peerEvent(this, Hooks.Event.ENDPOINT_CHANGED, to, old, reason);
     }
@@ -810,11 +817,16 @@ final class Peer {
         return firstUnansweredDataNanos;
     }
 
-    /** The last initiated handshake's round trip if its response came from the current endpoint, else 0. */
-    long handshakeRttNanos() {
-        long rtt = initiatedRttNanos;
-        InetSocketAddress from = initiatedRttFrom;
-        return from != null && from.equals(endpoint) ? rtt : 0;
+    long pathRttNanos() {
+        return pathRttNanos;
+    }
+
+    /** A round trip measured on the current path: kept if it is the least, or the one kept is getting old. */
+    private void rttSample(long rtt, long now) {
+        if (rtt > 0 && (pathRttNanos == 0 || rtt < pathRttNanos || now - pathRttSampledNanos > RTT_WINDOW_NANOS)) {
+            pathRttNanos = rtt;
+            pathRttSampledNanos = now;
+        }
     }
 
     boolean isRemoved() {

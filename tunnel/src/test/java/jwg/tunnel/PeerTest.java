@@ -621,6 +621,30 @@ class PeerTest {
         assertEquals("SESSION_DOWN null -> " + at + " (peer removed)", events.get(3));
     }
 
+    @Test
+    void thePathsRoundTripIsTheLeastSampleNotTheFirstHandshakes() {
+        TwoPeers w = new TwoPeers();
+        w.latency(millis(300));
+        w.a.send(1);
+        w.advance(seconds(2));
+        assertEquals(millis(600).toNanos(), w.a.peer().pathRttNanos(), "the handshake's round trip");
+        w.b.send(2);   // pays what a owed since packet 1: a sample of seconds, larger, not kept
+        w.advance(seconds(1));
+        assertEquals(millis(600).toNanos(), w.a.peer().pathRttNanos());
+        w.latency(millis(10));
+        w.a.send(3);
+        w.advance(millis(5));
+        w.b.send(4);   // reaches a 15 ms after packet 3 left it
+        w.advance(seconds(1));
+        assertEquals(millis(15).toNanos(), w.a.peer().pathRttNanos(), "the least sample wins");
+        w.latency(millis(100));
+        w.a.send(5);
+        w.advance(millis(50));
+        w.b.send(6);
+        w.advance(seconds(1));
+        assertEquals(millis(15).toNanos(), w.a.peer().pathRttNanos(), "a larger one does not, while the least is recent");
+    }
+
     private static List<String> sessionEvents(TwoPeers.Side s) {
         return s.events().stream().filter(e -> e.startsWith("SESSION_")).toList();
     }
