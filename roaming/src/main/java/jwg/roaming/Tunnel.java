@@ -15,9 +15,6 @@ public interface Tunnel {
     /** The peer's current endpoint, or null. */
     InetSocketAddress endpoint(Key peer);
 
-    /** When an authenticated packet (of any kind) last arrived from the peer. */
-    long lastReceivedNanos(Key peer);
-
     /** When a data packet was last sent to the peer. */
     long lastDataSentNanos(Key peer);
 

@@ -28,7 +28,6 @@ class RoamerTest {
     private List<ResolvedAddress> answer = new ArrayList<>();
     private boolean dnsDown;
     private InetSocketAddress endpoint;
-    private long lastRx;
     private long lastTx;
     private long firstUnanswered;
     private long pathRtt;
@@ -38,7 +37,6 @@ class RoamerTest {
     private final Tunnel tunnel = new Tunnel() {
         @Override public boolean hasPeer(Key peer) { return hasPeer; }
         @Override public InetSocketAddress endpoint(Key peer) { return endpoint; }
-        @Override public long lastReceivedNanos(Key peer) { return lastRx; }
         @Override public long lastDataSentNanos(Key peer) { return lastTx; }
         @Override public long firstUnansweredDataNanos(Key peer) { return firstUnanswered; }
         @Override public long pathRttNanos(Key peer) { return pathRtt; }
@@ -97,13 +95,11 @@ class RoamerTest {
     /** Traffic flows both ways at now. */
     private void healthy() {
         lastTx = now;
-        lastRx = now;
         firstUnanswered = 0;
     }
 
     /** Data is being sent but nothing has come back for silentNanos. */
     private void silentFor(long silentNanos) {
-        lastRx = now - silentNanos;
         lastTx = now;
         firstUnanswered = now - silentNanos + 1;
     }
@@ -198,7 +194,6 @@ class RoamerTest {
             firstUnanswered = now;
             tick();
             now += 50_000_000;
-            lastRx = now;
             firstUnanswered = 0;
             tick();
         }

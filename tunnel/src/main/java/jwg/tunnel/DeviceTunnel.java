@@ -2,6 +2,7 @@ package jwg.tunnel;
 
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.function.ToLongFunction;
 import jwg.noise.Key;
 import jwg.roaming.Tunnel;
 
@@ -25,27 +26,24 @@ final class DeviceTunnel implements Tunnel {
     }
 
     @Override
-    public long lastReceivedNanos(Key peer) {
-        Peer p = device.peer(peer);
-        return p == null ? 0 : p.lastReceivedNanos();
-    }
-
-    @Override
     public long lastDataSentNanos(Key peer) {
-        Peer p = device.peer(peer);
-        return p == null ? 0 : p.lastDataSentNanos();
+        return ofPeer(peer, Peer::lastDataSentNanos);
     }
 
     @Override
     public long firstUnansweredDataNanos(Key peer) {
-        Peer p = device.peer(peer);
-        return p == null ? 0 : p.firstUnansweredDataNanos();
+        return ofPeer(peer, Peer::firstUnansweredDataNanos);
     }
 
     @Override
     public long pathRttNanos(Key peer) {
+        return ofPeer(peer, Peer::pathRttNanos);
+    }
+
+    /** A time of the peer's, or 0 (never) if the device no longer has it. */
+    private long ofPeer(Key peer, ToLongFunction<Peer> time) {
         Peer p = device.peer(peer);
-        return p == null ? 0 : p.pathRttNanos();
+        return p == null ? 0 : time.applyAsLong(p);
     }
 
     @Override

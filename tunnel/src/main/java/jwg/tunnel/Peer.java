@@ -69,7 +69,6 @@ final class Peer {
     private volatile long lastHandshakeEpochNanos;
     private volatile long txBytes;
     private volatile long rxBytes;
-    private volatile long lastReceivedNanos;
     private volatile long lastDataSentNanos;
     /** The first data sent since anything authenticated came back (0: none owed), for roaming's suspicion. */
     private volatile long firstUnansweredDataNanos;
@@ -602,7 +601,6 @@ final class Peer {
      * the peer sent on its own (roams: not a response to us) moving it is news for roaming.
      */
     private void authenticatedFrom(InetSocketAddress from, boolean roams, long length, long now) {
-        lastReceivedNanos = now;
         long owed = firstUnansweredDataNanos;
         if (owed != 0) {
             firstUnansweredDataNanos = 0;
@@ -803,10 +801,6 @@ final class Peer {
 
     long rxBytes() {
         return rxBytes;
-    }
-
-    long lastReceivedNanos() {
-        return lastReceivedNanos;
     }
 
     long lastDataSentNanos() {
