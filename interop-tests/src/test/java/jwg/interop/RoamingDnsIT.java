@@ -313,7 +313,7 @@ class RoamingDnsIT {
     @ParameterizedTest(name = "jwg → {0}")
     @MethodSource("wireguardGo")
     void aPathWithJitterIsNeverTakenForADeadOne(Implementation peer) {
-        int seconds = Integer.getInteger("jwg.roaming.jitterSeconds", 40);
+        int seconds = Integer.getInteger("jwg.roaming.jitterSeconds", 30);
         try (Roam r = Roam.create(peer, 60, "10.99.0.2");
              JitterRelay relay = new JitterRelay(r.b, JITTER_RELAY_PORT, 40, 30)) {
             r.a.ns.exec("iptables", "-A", "INPUT", "-p", "udp", "-s", r.b.underlay4, "--sport",

@@ -28,7 +28,8 @@ import jwg.noise.Key;
  *     {@link #SUSPECT_FLOOR_NANOS}; {@link #SUSPECT_AFTER_NANOS} while no round trip is known, and never longer):
  *     much faster than the whitepaper's 15 s rule, and without extra traffic while packets flow both ways. The
  *     clock starts at the oldest unanswered packet, not the newest: a sender of one packet a second on a 50 ms
- *     path is answered each time, and never looks like a dead path;</li>
+ *     path is answered each time, and never looks like a dead path; and it stops at the newest, since only a
+ *     sender that keeps sending without an answer shows anything (a lone reply to the peer is never answered);</li>
  * <li>probes with WireGuard itself: one handshake initiation to every candidate, IPv6 first and IPv4
  *     {@link #HAPPY_EYEBALLS_DELAY_NANOS} later (RFC 8305); the first response decides, through built-in roaming
  *     (see {@link Tunnel#probe} for why one message to several addresses is safe);</li>
@@ -185,8 +186,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         long first = tunnel.firstUnansweredDataNanos(r.peer);
         long tx = tunnel.lastDataSentNanos(r.peer);
         long limit = suspectAfter(tunnel.pathRttNanos(r.peer));
-        if (first != 0 && now - tx < SECOND && now - first > limit) {
-            return "data unanswered for " + (now - first) / 1_000_000 + " ms (limit " + limit / 1_000_000
+        // Still sending, and sending for longer than the limit with nothing back: the last packet of an exchange,
+        // which nothing answers (a reply to the peer's ping, a final ACK), is no evidence.
+        if (first != 0 && now - tx < SECOND && tx - first > limit) {
+            return "sent data for " + (tx - first) / 1_000_000 + " ms with nothing back (limit " + limit / 1_000_000
                     + " ms) from " + format(current);
         }
         return null;

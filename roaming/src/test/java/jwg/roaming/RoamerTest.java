@@ -179,7 +179,23 @@ class RoamerTest {
         silentFor(Roamer.SUSPECT_FLOOR_NANOS + 150_000_000);
         tick();
         assertEquals(2, probes.size(), "over the floor: " + log);
-        assertTrue(log.stream().anyMatch(l -> l.contains("data unanswered for 649 ms (limit 500 ms)")), log.toString());
+        assertTrue(log.stream().anyMatch(l -> l.contains("sent data for 649 ms with nothing back (limit 500 ms)")), log.toString());
+    }
+
+    @Test
+    void aLastPacketThatNothingAnswersIsNoEvidence() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        pathRtt = 1_000_000;
+        // Our reply to the peer's last ping: sent once, answered by nothing, and traffic stops.
+        now += 10 * S;
+        lastTx = now;
+        firstUnanswered = now;
+        for (int i = 0; i < 5 * TICKS_PER_SECOND; i++) {
+            now += Roamer.TICK_NANOS;
+            tick();
+        }
+        assertTrue(probes.isEmpty(), "probes: " + probes);
     }
 
     @Test
