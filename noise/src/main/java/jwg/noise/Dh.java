@@ -131,7 +131,11 @@ public final class Dh {
         X25519Field.mul(x2, z2, x2);
         X25519Field.normalize(x2);
         X25519Field.encode(x2, out, 0);
-        for (int[] f : new int[][] {x1, x2, z2, x3, z3, a, b, c, d}) {
+        wipe(x1, x2, z2, x3, z3, a, b, c, d);
+    }
+
+    private static void wipe(int[]... fields) {
+        for (int[] f : fields) {
             Arrays.fill(f, 0);
         }
     }

@@ -64,7 +64,7 @@ public final class Log {
 
     public void verbose(String message) {
         if (level == Level.VERBOSE) {
-            write("DEBUG: ", message, Map.of());
+            write("DEBUG: ", "debug", message, Map.of());
         }
     }
 
@@ -76,23 +76,24 @@ public final class Log {
     /** The same with fields for the JSON form (the text form prints the message alone). */
     public void info(String message, Map<String, Object> fields) {
         if (level.compareTo(Level.INFO) >= 0) {
-            write("INFO: ", message, fields);
+            write("INFO: ", "info", message, fields);
         }
     }
 
     public void error(String message) {
         if (level != Level.SILENT) {
-            write("ERROR: ", message, Map.of());
+            write("ERROR: ", "error", message, Map.of());
         }
     }
 
-    private void write(String tag, String message, Map<String, Object> fields) {
+    /** tag: the text form's prefix; level: the JSON form's name for it. */
+    private void write(String tag, String level, String message, Map<String, Object> fields) {
         if (format == Format.TEXT) {
             out.println(tag + prefix + LocalDateTime.now().format(TIME) + " " + message);
             return;
         }
         Json line = new Json().put("time", Instant.now().truncatedTo(ChronoUnit.MILLIS).toString())
-                .put("level", tag.equals("DEBUG: ") ? "debug" : tag.equals("INFO: ") ? "info" : "error")
+                .put("level", level)
                 .put("interface", interfaceName);
         fields.forEach(line::put);
         out.println(line.put("message", message));
