@@ -437,6 +437,113 @@ class RoamingDnsIT {
     }
 
     /**
+     * 9. An endpoint list (#jwg: Endpoint = peer.test:PORT, BACKUP:PORT; no Endpoint for wg): a starts on the primary;
+     * the primary dies and a fails over to the backup; the primary returns and a fails back once, after it has
+     * answered health checks for the hold-down, then stays. Health checks are real handshakes to the primary, so
+     * they also show that wireguard-go answering from the primary during a check does not drag a's endpoint there.
+     */
+    @Tag(TAG)
+    @DisplayName("roaming 9: endpoint list: primary dies, backup used; primary back, fail-back once after hold-down")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void anEndpointListFailsOverAndFailsBackAfterTheHoldDown(Implementation peer,
+            @org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        String primary = "10.99.0.2";
+        String backup = "10.99.0.22";
+        int holdDown = 8;
+        try (Roam r = Roam.create(peer, 60, primary)) {
+            String primaryEndpoint = primary + ":" + r.b.port;
+            String backupEndpoint = backup + ":" + r.b.port;
+            r.b.host.exec("ip", "addr", "add", backup + "/24", "dev", r.b.veth).orFail("b's backup address");
+            r.a.behindStatefulFirewall();
+            r.startB();
+            Path conf = dir.resolve(r.a.ifname + ".conf");
+            Files.writeString(conf, r.wgQuickConfig().replace("Endpoint = " + HOST + ":" + r.b.port + "\n",
+                    "#jwg: Endpoint = " + HOST + ":" + r.b.port + ", " + backupEndpoint + "\n"
+                            + "#jwg: FailbackAfter = " + holdDown + "\n"));
+            r.startAWithWgQuick(conf.toString(), "JWG_CONFIG=" + conf);
+            assertTrue(Shell.eventually(10, () -> primaryEndpoint.equals(r.endpoint())),
+                    "a starts on the primary: " + r.endpoint() + "\n" + r.decisionsText(0));
+
+            try (ContinuousPing ping = new ContinuousPing(r.a.ns, r.b.inner4)) {
+                r.flowing(ping);
+                int mark = r.decisions().size();
+                r.b.host.exec("ip", "addr", "del", primary + "/24", "dev", r.b.veth).orFail("the primary dies");
+                long dead = System.currentTimeMillis();
+                double failover = r.awaitRecovery(ping, dead, 60);
+                assertTrue(Shell.eventually(5, () -> backupEndpoint.equals(r.endpoint())),
+                        "a on the backup: " + r.endpoint() + "\n" + r.decisionsText(mark));
+                sleep(3000);
+
+                r.b.host.exec("ip", "addr", "add", primary + "/24", "dev", r.b.veth).orFail("the primary returns");
+                long back = System.currentTimeMillis();
+                assertTrue(Shell.eventually(holdDown + 60, () -> primaryEndpoint.equals(r.endpoint())),
+                        "a never failed back: " + r.endpoint() + "\n" + r.decisionsText(mark));
+                double failback = (System.currentTimeMillis() - back) / 1e3;
+                // Watch both healthy for two hold-downs more: nothing may move.
+                sleep(2L * holdDown * 1000);
+                long end = System.currentTimeMillis();
+
+                assertEquals(List.of(primaryEndpoint + " -> " + backupEndpoint, backupEndpoint + " -> "
+                        + primaryEndpoint), r.endpointChanges(mark), "endpoint changes:\n" + r.decisionsText(mark));
+                assertEquals(primaryEndpoint, r.endpoint(), "a's endpoint at the end");
+                List<String> after = r.decisions().subList(mark, r.decisions().size());
+                assertTrue(after.stream().anyMatch(l -> l.contains("answers health checks again")),
+                        "the primary's checks passed:\n" + r.decisionsText(mark));
+                String failedBack = after.stream().filter(l -> l.contains(backupEndpoint + " -> " + primaryEndpoint))
+                        .findFirst().orElseThrow();
+                assertTrue(failedBack.contains("fail-back: " + primaryEndpoint + " answered health checks for"),
+                        "the fail-back says why: " + failedBack);
+                Matcher held = Pattern.compile("answered health checks for (\\d+) s").matcher(failedBack);
+                assertTrue(held.find() && Integer.parseInt(held.group(1)) >= holdDown,
+                        "it failed back only after the hold-down: " + failedBack);
+                r.record("9 list: primary dies, backup", failover, ping.longestGap(dead - 1000, back),
+                        "#jwg: Endpoint list via wg-quick");
+                r.record("9 list: primary back, fail-back", failback, ping.longestGap(back, end), String.format(
+                        Locale.ROOT, "figure = time until fail-back (hold-down %d s); %d pings lost meanwhile",
+                        holdDown, ping.lost(back, end - 1500)));
+            }
+        }
+    }
+
+    /**
+     * 10. a's own uplink changes while only b sends: a's address is replaced by another (the old one deleted, the new
+     * one added) and nothing but b's pings, which a answers, flows. b keeps sending to a's old address, where nothing
+     * answers; only a can tell b where it is now, and it has nothing to send. jwg hears the change from the kernel
+     * (netlink) and probes at once: its handshake from the new address moves b's endpoint for a (b's built-in
+     * roaming). Without that, neither a jwg without the netlink watch nor wireguard-go would recover until something
+     * made a send (bench/roaming-recovery's scenario 4 measures them).
+     */
+    @Tag(TAG)
+    @DisplayName("roaming 10: a's uplink address changes while only b sends; a tells b at once")
+    @ParameterizedTest(name = "jwg → {0}")
+    @MethodSource("wireguardGo")
+    void aLocalUplinkChangeIsToldToThePeerAtOnce(Implementation peer) {
+        String newAddress = "10.99.0.11";
+        try (Roam r = Roam.create(peer, 60, "10.99.0.2")) {
+            r.startB();
+            r.startAWithRoamCommand("10.99.0.2");
+            try (ContinuousPing ping = new ContinuousPing(r.b.ns, r.a.inner4)) {
+                r.flowing(ping);
+                int mark = r.decisions().size();
+                r.a.ns.exec("ip", "addr", "add", newAddress + "/24", "dev", r.a.veth).orFail("a's new address");
+                r.a.ns.exec("ip", "addr", "del", r.a.underlay4 + "/24", "dev", r.a.veth).orFail("a's old address");
+                long moved = System.currentTimeMillis();
+                double recovery = r.awaitRecovery(ping, moved, 60);
+                List<String> after = r.decisions().subList(mark, r.decisions().size());
+                assertTrue(after.stream().anyMatch(l -> l.contains("local network changed: ")
+                                && l.contains(r.a.underlay4 + "/24 removed")),
+                        "a acted on the kernel's news:\n" + r.decisionsText(mark));
+                assertTrue(Shell.eventually(5, () -> String.valueOf(r.b.endpointOf(r.a)).startsWith(newAddress + ":")),
+                        "b's endpoint for a: " + r.b.endpointOf(r.a));
+                assertEquals(List.of(), r.endpointChanges(mark), "a's endpoint for b stays:\n" + r.decisionsText(mark));
+                r.record("10 a's address changes, b sends", recovery, ping.longestGap(moved - 1000,
+                        System.currentTimeMillis()), "netlink; only b pings");
+            }
+        }
+    }
+
+    /**
      * 6. b roams to a on its own: its address changes and it keeps sending. a follows (built-in roaming), and roaming
      * keeps it there although DNS still names the old address.
      */

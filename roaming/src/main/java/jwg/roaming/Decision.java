@@ -13,7 +13,7 @@ import jwg.noise.Key;
 public record Decision(Instant at, Key peer, Event event, Map<String, Object> facts, String what) {
     public enum Event {
         FOLLOWING, UNFOLLOWED, RESOLVED, DNS_FAILED, PROBING, PROBE_CONFIRMED, PROBE_FAILED, PREFERRED_FAILED,
-        ENDPOINT_CHANGED, PEER_ROAMED, STEP_FAILED;
+        ENDPOINT_CHANGED, PEER_ROAMED, STEP_FAILED, CHECKING, CHECK_PASSED, CHECK_FAILED, LOCAL_CHANGE;
 
         /** The name in a JSON log line: endpoint_changed, dns_failed, ... */
         public String jsonName() {

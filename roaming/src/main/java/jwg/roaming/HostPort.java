@@ -1,5 +1,8 @@
 package jwg.roaming;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
 /** An endpoint as configured: "host:port" or "[v6]:port", the host a name or a literal. */
 public record HostPort(String host, int port) {
     /** Parses "host:port" / "[addr]:port"; throws IllegalArgumentException with the reason. */
@@ -30,7 +33,25 @@ public record HostPort(String host, int port) {
         if (p < 1 || p > 65535 || host.isEmpty()) {
             throw new IllegalArgumentException("bad port or host in '" + text + "'");
         }
-        return new HostPort(host, p);
+        HostPort hp = new HostPort(host, p);
+        if (!hp.isName()) {
+            hp.literal(); // throws for a malformed address, which would otherwise be looked up as a name
+        }
+        return hp;
+    }
+
+    /** The host as an address, when it is a literal (not {@link #isName}); never asks DNS. */
+    public InetAddress literal() {
+        boolean v4 = host.matches("(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]"
+                + "|[1-9]?[0-9])){3}");
+        if (!v4 && host.indexOf(':') < 0) {
+            throw new IllegalArgumentException("'" + host + "' is not an IPv4 address");
+        }
+        try {
+            return InetAddress.getByName(host); // a literal: parsed, never resolved
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + host + "' is not an IP address");
+        }
     }
 
     /** Whether the host is a name (something to resolve) rather than an IP literal. */

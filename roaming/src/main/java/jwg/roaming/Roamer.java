@@ -16,8 +16,16 @@ import java.util.function.LongSupplier;
 import jwg.noise.Key;
 
 /**
- * Keeps the endpoints of peers that have a host name pointing at an address that works, inside the daemon:
+ * Keeps the endpoints of peers that have a host name, or a list of endpoints, pointing at an address that works,
+ * inside the daemon:
  * <ul>
+ * <li>a peer's {@link Endpoints} are candidates in order of preference: each entry's addresses (IPv6 before IPv4),
+ *     then the next entry's; probes go out in waves in that order, {@link #HAPPY_EYEBALLS_DELAY_NANOS} apart, so the
+ *     most preferred entry that answers quickly wins;</li>
+ * <li>fails back to a more preferred entry only after it has answered health checks ({@link Tunnel#check}, which
+ *     never move the endpoint) for the list's hold-down, checking every quarter of it (back-off to
+ *     {@link #CHECK_BACKOFF_MAX_NANOS} while they go unanswered), so an entry that comes and goes is not used, and
+ *     two healthy ones never flap;</li>
  * <li>re-resolves every A and AAAA record when its TTL expires (clamped to {@link #MIN_TTL_NANOS} to
  *     {@link #MAX_TTL_NANOS}), and at once when the current endpoint stops answering; a DNS failure keeps the last
  *     addresses and retries with back-off, so it never takes a working tunnel down; a name that never resolved yet
@@ -38,6 +46,8 @@ import jwg.noise.Key;
  *     broken IPv6 costs one unanswered initiation per hold-down and two healthy paths never flap;</li>
  * <li>backs off after a probe that only confirms the current endpoint (5 s doubling to 60 s), bounding the
  *     handshakes one-way traffic could otherwise cause;</li>
+ * <li>re-resolves and probes every followed peer when the local network changes ({@link #localNetworkChanged}),
+ *     rate-limited;</li>
  * <li>never undoes a peer's own roaming (an authenticated packet from a new address wins), and never touches peers
  *     without a host name.</li>
  * </ul>
@@ -71,6 +81,15 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     static final long FAILED_BACKOFF_MAX_NANOS = 30 * SECOND;
     static final long PREFERRED_HOLD_DOWN_MIN_NANOS = 30 * SECOND;
     static final long PREFERRED_HOLD_DOWN_MAX_NANOS = 15 * 60 * SECOND;
+    /** A local change is acted on this long after its first event, when the rest of its burst has come. */
+    static final long LOCAL_CHANGE_SETTLE_NANOS = 150_000_000L;
+    /** Local changes cost every followed peer a handshake: no more than one round of them per this. */
+    static final long LOCAL_CHANGE_MIN_INTERVAL_NANOS = 2 * SECOND;
+    /** Health checks of a preferred entry happen every quarter of the hold-down, within these bounds. */
+    static final long CHECK_INTERVAL_MIN_NANOS = SECOND;
+    static final long CHECK_INTERVAL_MAX_NANOS = 15 * SECOND;
+    /** While checks go unanswered they back off to this: one initiation a minute to a site that is down. */
+    static final long CHECK_BACKOFF_MAX_NANOS = 60 * SECOND;
 
     private final Tunnel tunnel;
     private final Resolver resolver;
@@ -78,6 +97,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     private final LongSupplier clock;
     private final ScheduledExecutorService executor;
     private final Map<Key, PeerRoam> peers = new ConcurrentHashMap<>();
+    /** Local network changes not acted on yet, and when the first of them came; the roamer's thread only. */
+    private final List<String> localChanges = new ArrayList<>();
+    private long localChangeAtNanos;
+    private long lastLocalActionNanos;
 
     public Roamer(Tunnel tunnel, Resolver resolver, Consumer<Decision> log, LongSupplier clock,
                   ScheduledExecutorService executor) {
@@ -93,20 +116,31 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         executor.scheduleWithFixedDelay(this::tick, TICK_NANOS, TICK_NANOS, TimeUnit.NANOSECONDS);
     }
 
-    /** Gives a peer a host name to follow (replacing any), or with null stops following it. */
-    public void setHost(Key peer, HostPort host) {
+    /** Gives a peer endpoints to follow (replacing any), or with null stops following it. */
+    public void setEndpoints(Key peer, Endpoints endpoints) {
         executor.execute(() -> {
             PeerRoam old = peers.remove(peer);
-            if (host == null) {
+            if (endpoints == null) {
                 if (old != null) {
-                    report(peer, Decision.Event.UNFOLLOWED, "no longer following " + old.host, "host",
-                            old.host.toString());
+                    report(peer, Decision.Event.UNFOLLOWED, "no longer following " + old.endpoints, "host",
+                            old.endpoints.toString());
                 }
                 return;
             }
-            PeerRoam r = new PeerRoam(peer, host);
+            PeerRoam r = new PeerRoam(peer, endpoints);
+            long now = clock.getAsLong();
+            for (EndpointEntry e : r.entries) {
+                if (!e.isName()) {
+                    // A literal is its own answer, for good.
+                    e.addresses = List.of(new ResolvedAddress(e.hostPort.literal(), -1));
+                    e.resolvedNanos = now;
+                }
+            }
+            r.candidates = candidates(r);
             peers.put(peer, r);
-            decide(r, Decision.Event.FOLLOWING, "following host name " + host, "host", host.toString());
+            decide(r, Decision.Event.FOLLOWING, (r.entries.size() == 1 ? "following host name "
+                    : "following endpoints (most preferred first) ") + endpoints, "host", endpoints.toString(),
+                    "failback_after_s", endpoints.failbackAfterSeconds());
         });
     }
 
@@ -117,15 +151,44 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         }
     }
 
-    public HostPort host(Key peer) {
+    public Endpoints endpoints(Key peer) {
         PeerRoam r = peers.get(peer);
-        return r == null ? null : r.host;
+        return r == null ? null : r.endpoints;
+    }
+
+    /**
+     * The local network changed (an address, a link or a route of this namespace: see the tunnel's NetlinkWatch):
+     * a peer's path may now leave from another address, or not at all. Every followed peer re-resolves and probes
+     * once the burst of events has settled ({@link #LOCAL_CHANGE_SETTLE_NANOS}), and at most once per
+     * {@link #LOCAL_CHANGE_MIN_INTERVAL_NANOS}. The probe's handshake also tells the peer where this side now is,
+     * which matters most when this side only receives: the peer's packets to an address that is gone are lost, and
+     * nothing else would tell it. Any thread.
+     */
+    public void localNetworkChanged(String what) {
+        executor.execute(() -> {
+            if (localChanges.isEmpty()) {
+                localChangeAtNanos = clock.getAsLong();
+            }
+            if (localChanges.size() < 8 && !localChanges.contains(what)) {
+                localChanges.add(what);
+            }
+        });
     }
 
     /** Runs one scheduling step now (tests drive the roamer with it and a manual clock). */
     void tick() {
         long now = clock.getAsLong();
+        String localChange = null;
+        if (!localChanges.isEmpty() && now - localChangeAtNanos >= LOCAL_CHANGE_SETTLE_NANOS
+                && (lastLocalActionNanos == 0 || now - lastLocalActionNanos >= LOCAL_CHANGE_MIN_INTERVAL_NANOS)) {
+            localChange = "local network changed: " + String.join("; ", localChanges);
+            localChanges.clear();
+            lastLocalActionNanos = now;
+        }
         for (PeerRoam r : peers.values()) {
+            if (localChange != null && !r.candidates.isEmpty() && tunnel.hasPeer(r.peer)) {
+                r.localChange = localChange;
+            }
             try {
                 tick(r, now);
             } catch (RuntimeException e) {
@@ -138,8 +201,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         if (!tunnel.hasPeer(r.peer)) {
             return;
         }
-        if (!r.resolving && now - r.nextResolveNanos >= 0) {
-            resolve(r, r.resolvedNanos == 0 ? "first resolution" : "TTL expired", false);
+        for (EndpointEntry e : r.entries) {
+            if (e.isName() && !e.resolving && now - e.nextResolveNanos >= 0) {
+                resolve(r, e, e.resolvedNanos == 0 ? "first resolution" : "TTL expired");
+            }
         }
         if (r.probe != null) {
             if (now - r.probe.startedNanos() > PROBE_TIMEOUT_NANOS) {
@@ -148,28 +213,59 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             return;
         }
         String suspicion = suspicion(r, now);
+        boolean local = suspicion == null && r.localChange != null;
+        if (local) {
+            suspicion = r.localChange;
+            decide(r, Decision.Event.LOCAL_CHANGE, r.localChange + ": re-resolving and probing", "trigger",
+                    r.localChange);
+        }
+        r.localChange = null;
         if (suspicion != null) {
-            if (now - r.noProbeBeforeNanos >= 0 && !r.resolving) {
-                // One resolution at a time: while one is in flight, its completion starts the probe.
-                if (now - r.resolvedNanos > SECOND) {
-                    resolve(r, suspicion, true);
+            // A local change is news of its own: it does not wait out the back-off of earlier probes.
+            if ((local || now - r.noProbeBeforeNanos >= 0) && r.probeAfterResolving == null) {
+                // Names not asked within the last second are asked again first; the last answer starts the probe.
+                for (EndpointEntry e : r.entries) {
+                    if (e.isName() && !e.resolving && now - e.resolvedNanos > SECOND) {
+                        resolve(r, e, suspicion);
+                    }
+                }
+                if (r.resolving()) {
+                    r.probeAfterResolving = suspicion;
                 } else {
-                    probe(r, now, all(r), suspicion, false);
+                    probe(r, now, PeerRoam.Kind.ALL, r.candidates, suspicion);
                 }
             }
             return;
         }
+        preferWhileHealthy(r, now);
+    }
+
+    /**
+     * On a working path that is not the most preferred: health checks of the more preferred entries (and fail-back
+     * once one has passed them for the hold-down); or, within the current entry, IPv6 tried alone while on IPv4.
+     */
+    private void preferWhileHealthy(PeerRoam r, long now) {
         InetSocketAddress current = tunnel.endpoint(r.peer);
-        if (current != null && !(current.getAddress() instanceof Inet6Address)
-                && now - r.preferredHoldDownUntilNanos >= 0 && now - r.noProbeBeforeNanos >= 0) {
-            List<InetSocketAddress> v6 = new ArrayList<>();
-            for (Candidate c : r.candidates) {
-                if (c.ipv6()) {
-                    v6.add(c.address);
+        if (current == null || now - r.noProbeBeforeNanos < 0) {
+            return;
+        }
+        // Only from an endpoint of the list: an address the peer roamed to on its own is its choice, and kept.
+        Candidate at = r.candidate(current);
+        if (at != null && at.rank > 0) {
+            List<Candidate> better = r.candidates.stream().filter(c -> c.rank < at.rank).toList();
+            if (!better.isEmpty()) {
+                if (now - r.nextCheckNanos >= 0) {
+                    probe(r, now, PeerRoam.Kind.CHECK, better, "health check of entries preferred to "
+                            + format(current));
                 }
+                return;
             }
+        }
+        if (!(current.getAddress() instanceof Inet6Address) && now - r.preferredHoldDownUntilNanos >= 0) {
+            List<Candidate> v6 = r.candidates.stream()
+                    .filter(c -> c.ipv6() && (at == null || c.rank == at.rank)).toList();
             if (!v6.isEmpty()) {
-                probe(r, now, v6, "on IPv4 while the name has IPv6 addresses: trying IPv6", true);
+                probe(r, now, PeerRoam.Kind.IPV6, v6, "on IPv4 while the name has IPv6 addresses: trying IPv6");
             }
         }
     }
@@ -207,78 +303,119 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         return Math.min(SUSPECT_AFTER_NANOS, Math.max(SUSPECT_FLOOR_NANOS, SUSPECT_RTTS * rtt));
     }
 
-    private List<InetSocketAddress> all(PeerRoam r) {
-        List<InetSocketAddress> ordered = new ArrayList<>();
-        for (Candidate c : r.candidates) {
-            if (c.ipv6()) {
-                ordered.add(c.address);
-            }
-        }
-        for (Candidate c : r.candidates) {
-            if (!c.ipv6()) {
-                ordered.add(c.address);
-            }
-        }
-        return ordered;
+    /** How often a preferred entry is checked: a quarter of the hold-down, so it passes about four checks. */
+    private static long checkInterval(PeerRoam r) {
+        return Math.max(CHECK_INTERVAL_MIN_NANOS, Math.min(CHECK_INTERVAL_MAX_NANOS,
+                r.endpoints.failbackAfterSeconds() * SECOND / 4));
     }
 
-    private void resolve(PeerRoam r, String trigger, boolean thenProbe) {
-        r.resolving = true;
-        resolver.resolve(r.host.host()).whenComplete((addresses, error) -> executor.execute(() -> {
-            long now = clock.getAsLong();
-            r.resolving = false;
-            if (error != null || addresses == null || addresses.isEmpty()) {
-                r.dnsFailures++;
-                long ceiling = r.candidates.isEmpty() ? DNS_RETRY_UNRESOLVED_MAX_NANOS : DNS_RETRY_MAX_NANOS;
-                r.dnsRetryNanos = Math.min(ceiling, Math.max(DNS_RETRY_MIN_NANOS, 2 * r.dnsRetryNanos));
-                r.nextResolveNanos = now + r.dnsRetryNanos;
-                String why = error == null ? "no addresses" : String.valueOf(error.getMessage());
-                if (!why.equals(r.dnsError)) {
-                    decide(r, Decision.Event.DNS_FAILED, "resolving " + r.host.host() + " failed (" + why + "); "
-                            + (r.candidates.isEmpty()
-                                    ? "no address known yet, retrying at least every " + ceiling / SECOND + " s"
-                                    : "keeping " + r.candidates.size() + " known address(es), retrying with back-off"),
-                            "host", r.host.host(), "error", why, "known_addresses", r.candidates.size(),
-                            "retry_s", r.dnsRetryNanos / SECOND);
-                }
-                r.dnsError = why;
-            } else {
-                r.dnsError = null;
-                r.dnsRetryNanos = 0;
-                long ttl = Long.MAX_VALUE;
-                List<Candidate> fresh = new ArrayList<>();
-                for (ResolvedAddress a : addresses) {
-                    InetSocketAddress sa = new InetSocketAddress(a.address(), r.host.port());
-                    Candidate known = r.candidate(sa);
-                    Candidate c = known != null ? known : new Candidate(sa, a.ttlSeconds());
-                    c.ttlSeconds = a.ttlSeconds();
-                    if (!fresh.contains(c)) {
-                        fresh.add(c);
+    /** Every entry's addresses in order of preference: by entry, IPv6 first within one; each address once. */
+    private static List<Candidate> candidates(PeerRoam r) {
+        List<Candidate> out = new ArrayList<>();
+        for (EndpointEntry e : r.entries) {
+            for (boolean v6 : new boolean[] {true, false}) {
+                for (ResolvedAddress a : e.addresses) {
+                    if ((a.address() instanceof Inet6Address) != v6) {
+                        continue;
                     }
-                    ttl = Math.min(ttl, a.ttlSeconds() * SECOND);
-                }
-                List<String> before = addressesOf(r.candidates);
-                r.candidates = fresh;
-                r.resolvedNanos = now;
-                r.nextResolveNanos = now + Math.max(MIN_TTL_NANOS, Math.min(MAX_TTL_NANOS, ttl));
-                List<String> after = addressesOf(fresh);
-                if (!before.equals(after)) {
-                    decide(r, Decision.Event.RESOLVED, r.host.host() + " resolves to " + String.join(", ", after)
-                            + " (" + trigger + ")", "host", r.host.host(), "addresses", after, "trigger", trigger);
+                    InetSocketAddress sa = new InetSocketAddress(a.address(), e.hostPort.port());
+                    if (out.stream().anyMatch(c -> c.address.equals(sa))) {
+                        continue;
+                    }
+                    Candidate known = r.candidate(sa);
+                    Candidate c = known != null && known.rank == e.rank ? known
+                            : new Candidate(sa, e.rank, a.ttlSeconds());
+                    c.ttlSeconds = a.ttlSeconds();
+                    out.add(c);
                 }
             }
-            if (thenProbe && r.probe == null && !r.candidates.isEmpty()) {
-                probe(r, now, all(r), trigger, false);
+        }
+        return out;
+    }
+
+    /**
+     * The waves of a probe: each entry's IPv6 addresses, then its IPv4 ones, then the next entry's (RFC 8305's head
+     * start, extended to the order of the list).
+     */
+    private static List<List<InetSocketAddress>> waves(List<Candidate> targets) {
+        List<List<InetSocketAddress>> waves = new ArrayList<>();
+        List<InetSocketAddress> wave = new ArrayList<>();
+        Candidate previous = null;
+        for (Candidate c : targets) {
+            if (previous != null && (c.rank != previous.rank || c.ipv6() != previous.ipv6())) {
+                waves.add(List.copyOf(wave));
+                wave.clear();
+            }
+            wave.add(c.address);
+            previous = c;
+        }
+        if (!wave.isEmpty()) {
+            waves.add(List.copyOf(wave));
+        }
+        return waves;
+    }
+
+    private void resolve(PeerRoam r, EndpointEntry e, String trigger) {
+        e.resolving = true;
+        String host = e.hostPort.host();
+        resolver.resolve(host).whenComplete((addresses, error) -> executor.execute(() -> {
+            long now = clock.getAsLong();
+            e.resolving = false;
+            if (error != null || addresses == null || addresses.isEmpty()) {
+                r.dnsFailures++;
+                long ceiling = e.addresses.isEmpty() ? DNS_RETRY_UNRESOLVED_MAX_NANOS : DNS_RETRY_MAX_NANOS;
+                e.retryNanos = Math.min(ceiling, Math.max(DNS_RETRY_MIN_NANOS, 2 * e.retryNanos));
+                e.nextResolveNanos = now + e.retryNanos;
+                String why = error == null ? "no addresses" : String.valueOf(error.getMessage());
+                if (!why.equals(e.dnsError)) {
+                    decide(r, Decision.Event.DNS_FAILED, "resolving " + host + " failed (" + why + "); "
+                            + (e.addresses.isEmpty()
+                                    ? "no address known yet, retrying at least every " + ceiling / SECOND + " s"
+                                    : "keeping " + e.addresses.size() + " known address(es), retrying with back-off"),
+                            "host", host, "error", why, "known_addresses", e.addresses.size(),
+                            "retry_s", e.retryNanos / SECOND);
+                }
+                e.dnsError = why;
+            } else {
+                e.dnsError = null;
+                e.retryNanos = 0;
+                long ttl = Long.MAX_VALUE;
+                for (ResolvedAddress a : addresses) {
+                    ttl = Math.min(ttl, a.ttlSeconds() * SECOND);
+                }
+                List<String> before = addressesOf(e);
+                e.addresses = List.copyOf(addresses);
+                e.resolvedNanos = now;
+                e.nextResolveNanos = now + Math.max(MIN_TTL_NANOS, Math.min(MAX_TTL_NANOS, ttl));
+                r.candidates = candidates(r);
+                List<String> after = addressesOf(e);
+                if (!before.equals(after)) {
+                    decide(r, Decision.Event.RESOLVED, host + " resolves to " + String.join(", ", after)
+                            + " (" + trigger + ")", "host", host, "addresses", after, "trigger", trigger);
+                }
+            }
+            String waiting = r.probeAfterResolving;
+            if (waiting != null && !r.resolving()) {
+                r.probeAfterResolving = null;
+                if (r.probe == null && !r.candidates.isEmpty()) {
+                    probe(r, now, PeerRoam.Kind.ALL, r.candidates, waiting);
+                }
             }
         }));
     }
 
-    private void probe(PeerRoam r, long now, List<InetSocketAddress> targets, String trigger, boolean preferredOnly) {
-        r.probe = new PeerRoam.Probe(now, List.copyOf(targets), trigger, preferredOnly, tunnel.endpoint(r.peer));
-        List<String> names = targets.stream().map(Roamer::format).toList();
-        report(r.peer, Decision.Event.PROBING, "probing " + String.join(", ", names) + " (" + trigger + ")",
-                "targets", names, "trigger", trigger);
-        tunnel.probe(r.peer, targets, HAPPY_EYEBALLS_DELAY_NANOS);
+    private void probe(PeerRoam r, long now, PeerRoam.Kind kind, List<Candidate> targets, String trigger) {
+        List<InetSocketAddress> addresses = targets.stream().map(c -> c.address).toList();
+        r.probe = new PeerRoam.Probe(now, addresses, trigger, kind, tunnel.endpoint(r.peer));
+        List<String> names = addresses.stream().map(Roamer::format).toList();
+        report(r.peer, kind == PeerRoam.Kind.CHECK ? Decision.Event.CHECKING : Decision.Event.PROBING,
+                (kind == PeerRoam.Kind.CHECK ? "checking " : "probing ") + String.join(", ", names) + " (" + trigger
+                        + ")", "targets", names, "trigger", trigger);
+        if (kind == PeerRoam.Kind.CHECK) {
+            tunnel.check(r.peer, addresses);
+        } else {
+            tunnel.probe(r.peer, waves(targets), HAPPY_EYEBALLS_DELAY_NANOS);
+        }
     }
 
     private void probeFailed(PeerRoam r, long now) {
@@ -290,20 +427,42 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 c.failures++;
             }
         }
-        if (p.preferredOnly()) {
-            r.preferredHoldDownNanos = Math.min(PREFERRED_HOLD_DOWN_MAX_NANOS,
-                    Math.max(PREFERRED_HOLD_DOWN_MIN_NANOS, 2 * r.preferredHoldDownNanos));
-            r.preferredHoldDownUntilNanos = now + r.preferredHoldDownNanos;
-            InetSocketAddress current = tunnel.endpoint(r.peer);
-            decide(r, Decision.Event.PREFERRED_FAILED, "IPv6 did not answer; staying on " + format(current)
-                    + ", next IPv6 try in " + r.preferredHoldDownNanos / SECOND + " s", "endpoint", fact(current),
-                    "hold_down_s", r.preferredHoldDownNanos / SECOND);
-        } else {
-            r.failedBackoffNanos = Math.min(FAILED_BACKOFF_MAX_NANOS, Math.max(SECOND, 2 * r.failedBackoffNanos));
-            r.noProbeBeforeNanos = now + r.failedBackoffNanos;
-            decide(r, Decision.Event.PROBE_FAILED, "no candidate answered (" + p.trigger() + "); next probe in "
-                    + r.failedBackoffNanos / SECOND + " s", "trigger", p.trigger(), "retry_s",
-                    r.failedBackoffNanos / SECOND);
+        InetSocketAddress current = tunnel.endpoint(r.peer);
+        switch (p.kind()) {
+            case IPV6 -> {
+                r.preferredHoldDownNanos = Math.min(PREFERRED_HOLD_DOWN_MAX_NANOS,
+                        Math.max(PREFERRED_HOLD_DOWN_MIN_NANOS, 2 * r.preferredHoldDownNanos));
+                r.preferredHoldDownUntilNanos = now + r.preferredHoldDownNanos;
+                decide(r, Decision.Event.PREFERRED_FAILED, "IPv6 did not answer; staying on " + format(current)
+                        + ", next IPv6 try in " + r.preferredHoldDownNanos / SECOND + " s", "endpoint",
+                        fact(current), "hold_down_s", r.preferredHoldDownNanos / SECOND);
+            }
+            case CHECK, FAILBACK -> {
+                boolean wasPassing = r.healthySinceNanos != 0;
+                r.healthySinceNanos = 0;
+                r.healthyCandidate = null;
+                r.checkBackoffNanos = Math.min(CHECK_BACKOFF_MAX_NANOS, Math.max(checkInterval(r),
+                        2 * r.checkBackoffNanos));
+                r.nextCheckNanos = now + r.checkBackoffNanos;
+                // Logged when it changes something: a run of passed checks broken, or the first failure in a row.
+                if (wasPassing || !r.checkFailureLogged || p.kind() == PeerRoam.Kind.FAILBACK) {
+                    r.checkFailureLogged = true;
+                    decide(r, Decision.Event.CHECK_FAILED, (p.kind() == PeerRoam.Kind.FAILBACK ? "fail-back to "
+                            : "health check of ") + String.join(", ", p.targets().stream().map(Roamer::format)
+                            .toList()) + " got no answer; staying on " + format(current) + ", next check in "
+                            + r.checkBackoffNanos / SECOND + " s", "endpoint", fact(current), "targets",
+                            p.targets().stream().map(Roamer::format).toList(), "retry_s",
+                            r.checkBackoffNanos / SECOND);
+                }
+            }
+            case ALL -> {
+                r.failedBackoffNanos = Math.min(FAILED_BACKOFF_MAX_NANOS, Math.max(SECOND,
+                        2 * r.failedBackoffNanos));
+                r.noProbeBeforeNanos = now + r.failedBackoffNanos;
+                decide(r, Decision.Event.PROBE_FAILED, "no candidate answered (" + p.trigger() + "); next probe in "
+                        + r.failedBackoffNanos / SECOND + " s", "trigger", p.trigger(), "retry_s",
+                        r.failedBackoffNanos / SECOND);
+            }
         }
     }
 
@@ -326,6 +485,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 return;
             }
             r.probe = null;
+            if (p.kind() == PeerRoam.Kind.CHECK) {
+                checkAnswered(r, p, from, now);
+                return;
+            }
             r.failedBackoffNanos = 0;
             String rtts = rtts(r);
             if (from.equals(p.endpointBefore())) {
@@ -345,11 +508,48 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                     r.preferredHoldDownNanos = Math.max(PREFERRED_HOLD_DOWN_MIN_NANOS, r.preferredHoldDownNanos);
                     r.preferredHoldDownUntilNanos = now + r.preferredHoldDownNanos;
                 }
+                // A new endpoint starts the health checks of anything preferred to it afresh.
+                r.healthySinceNanos = 0;
+                r.healthyCandidate = null;
+                r.checkBackoffNanos = 0;
+                r.checkFailureLogged = false;
+                r.nextCheckNanos = now + checkInterval(r);
                 decide(r, Decision.Event.ENDPOINT_CHANGED, "endpoint " + format(p.endpointBefore()) + " -> "
                         + format(from) + " (" + p.trigger() + "; " + rtts + ")", "from", fact(p.endpointBefore()),
                         "to", fact(from), "trigger", p.trigger(), "rtt_ms", rttFacts(r));
             }
         });
+    }
+
+    /**
+     * A health check answered. From one of its targets: that entry passes (a run of passes starts, or goes on), and
+     * once the run has lasted the hold-down, roaming fails back to it. From anywhere else (the device's current
+     * endpoint, say, when the peer answered from its own choice of address) it proves nothing about the targets.
+     */
+    private void checkAnswered(PeerRoam r, PeerRoam.Probe p, InetSocketAddress from, long now) {
+        long interval = checkInterval(r);
+        r.checkBackoffNanos = 0;
+        r.nextCheckNanos = now + interval;
+        if (!p.targets().contains(from)) {
+            return;
+        }
+        r.checkFailureLogged = false;
+        long holdDown = r.endpoints.failbackAfterSeconds() * SECOND;
+        if (!from.equals(r.healthyCandidate)) {
+            r.healthyCandidate = from;
+            r.healthySinceNanos = now;
+            decide(r, Decision.Event.CHECK_PASSED, format(from) + " answers health checks again; failing back to it"
+                    + " if it keeps answering for " + holdDown / SECOND + " s", "endpoint",
+                    fact(tunnel.endpoint(r.peer)), "preferred", fact(from), "failback_after_s", holdDown / SECOND);
+        }
+        long passing = now - r.healthySinceNanos;
+        if (passing >= holdDown) {
+            Candidate c = r.candidate(from);
+            if (c != null) {
+                probe(r, now, PeerRoam.Kind.FAILBACK, List.of(c), "fail-back: " + format(from)
+                        + " answered health checks for " + passing / SECOND + " s");
+            }
+        }
     }
 
     @Override
@@ -375,16 +575,29 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         StringBuilder sb = new StringBuilder();
         for (PeerRoam r : peers.values()) {
             sb.append("peer ").append(r.peer.toBase64()).append('\n');
-            sb.append("  host: ").append(r.host).append('\n');
+            if (r.entries.size() == 1) {
+                sb.append("  host: ").append(r.endpoints).append('\n');
+            } else {
+                sb.append("  endpoints (most preferred first): ").append(r.endpoints).append("; fail-back after ")
+                        .append(r.endpoints.failbackAfterSeconds()).append(" s of passed health checks\n");
+            }
             sb.append("  endpoint: ").append(format(tunnel.endpoint(r.peer))).append('\n');
-            if (r.dnsError != null) {
-                sb.append("  last resolution failed: ").append(r.dnsError).append('\n');
+            for (EndpointEntry e : r.entries) {
+                if (e.dnsError != null) {
+                    sb.append("  last resolution of ").append(e.hostPort.host()).append(" failed: ")
+                            .append(e.dnsError).append('\n');
+                }
             }
             for (Candidate c : r.candidates) {
                 sb.append("  address: ").append(c.describe(now)).append('\n');
             }
+            if (r.healthyCandidate != null) {
+                sb.append("  preferred ").append(format(r.healthyCandidate)).append(" has passed health checks for ")
+                        .append((now - r.healthySinceNanos) / SECOND).append(" s\n");
+            }
             if (r.probe != null) {
-                sb.append("  probing: ").append(r.probe.trigger()).append('\n');
+                sb.append(r.probe.kind() == PeerRoam.Kind.CHECK ? "  checking: " : "  probing: ")
+                        .append(r.probe.trigger()).append('\n');
             }
             for (Decision d : r.history) {
                 sb.append("  ").append(d).append('\n');
@@ -439,8 +652,9 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
         return rtts;
     }
 
-    private static List<String> addressesOf(List<Candidate> cs) {
-        return cs.stream().map(c -> format(c.address)).sorted().toList();
+    private static List<String> addressesOf(EndpointEntry e) {
+        return e.addresses.stream().map(a -> format(new InetSocketAddress(a.address(), e.hostPort.port()))).sorted()
+                .toList();
     }
 
     static String format(InetSocketAddress a) {

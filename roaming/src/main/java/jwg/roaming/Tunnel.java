@@ -32,13 +32,23 @@ public interface Tunnel {
     long pathRttNanos(Key peer);
 
     /**
-     * Sends one handshake initiation for the peer to every candidate, in order, the IPv4 ones delayed by
-     * ipv4DelayNanos after the IPv6 ones (happy eyeballs). One message to several addresses is safe: the responder
-     * accepts a timestamp once, so duplicates that reach it die as replays, and this side holds one handshake state,
-     * so only the first response completes it. That response's source becomes the endpoint (built-in roaming), and
+     * Sends one handshake initiation for the peer to every address of the first wave, then, unless a handshake
+     * completed meanwhile, a new one to the next wave waveDelayNanos later, and so on (happy eyeballs: IPv6 before
+     * IPv4, a preferred endpoint before a backup). One message to several addresses is safe: the responder accepts a
+     * timestamp once, so duplicates that reach it die as replays, and this side holds one handshake state, so only
+     * the first response completes it. That response's source becomes the endpoint (built-in roaming), and
      * {@link Listener#handshakeCompleted} reports it.
      */
-    void probe(Key peer, List<InetSocketAddress> candidates, long ipv4DelayNanos);
+    void probe(Key peer, List<List<InetSocketAddress>> waves, long waveDelayNanos);
+
+    /**
+     * A health check of addresses the peer is not using: one handshake initiation to them that, answered, does not
+     * move the endpoint. Nor do the peer's packets from those addresses while the check lasts, since a peer answers
+     * from where it was last reached, and would otherwise drag the endpoint there before roaming has decided to go.
+     * The handshake completes as any other (its session carries traffic to the current endpoint), and
+     * {@link Listener#handshakeCompleted} reports where the response came from.
+     */
+    void check(Key peer, List<InetSocketAddress> targets);
 
     /** What the device reports back to roaming. */
     interface Listener {

@@ -22,6 +22,10 @@ class RoamerTest {
 
     private long now = 1000 * S;
     private final List<List<InetSocketAddress>> probes = new ArrayList<>();
+    private final List<List<List<InetSocketAddress>>> probeWaves = new ArrayList<>();
+    private final List<List<InetSocketAddress>> checks = new ArrayList<>();
+    /** Answers by host name, for peers with an endpoint list; other names get {@link #answer}. */
+    private final java.util.Map<String, List<ResolvedAddress>> answers = new java.util.HashMap<>();
     private final List<String> log = new ArrayList<>();
     private final List<Decision> decisions = new ArrayList<>();
     private final List<String> resolutions = new ArrayList<>();
@@ -40,8 +44,12 @@ class RoamerTest {
         @Override public long lastDataSentNanos(Key peer) { return lastTx; }
         @Override public long firstUnansweredDataNanos(Key peer) { return firstUnanswered; }
         @Override public long pathRttNanos(Key peer) { return pathRtt; }
-        @Override public void probe(Key peer, List<InetSocketAddress> candidates, long delay) {
-            probes.add(candidates);
+        @Override public void probe(Key peer, List<List<InetSocketAddress>> waves, long delay) {
+            probes.add(waves.stream().flatMap(List::stream).toList());
+            probeWaves.add(waves);
+        }
+        @Override public void check(Key peer, List<InetSocketAddress> targets) {
+            checks.add(targets);
         }
     };
 
@@ -50,7 +58,7 @@ class RoamerTest {
         public CompletableFuture<List<ResolvedAddress>> resolve(String host) {
             resolutions.add(host);
             return dnsDown ? CompletableFuture.failedFuture(new IllegalStateException("SERVFAIL"))
-                    : CompletableFuture.completedFuture(List.copyOf(answer));
+                    : CompletableFuture.completedFuture(List.copyOf(answers.getOrDefault(host, answer)));
         }
 
         @Override
@@ -88,7 +96,7 @@ class RoamerTest {
 
     private void start(String host, String endpointIp) throws Exception {
         endpoint = at(endpointIp);
-        roamer.setHost(PEER, new HostPort(host, 51820));
+        roamer.setEndpoints(PEER, Endpoints.of(new HostPort(host, 51820)));
         tick();
     }
 
@@ -309,7 +317,7 @@ class RoamerTest {
         // #jwg: Endpoint: the peer has no endpoint, and DNS is down as the interface comes up.
         dnsDown = true;
         endpoint = null;
-        roamer.setHost(PEER, new HostPort("peer.test", 51820));
+        roamer.setEndpoints(PEER, Endpoints.of(new HostPort("peer.test", 51820)));
         tick();
         for (int i = 0; i < 60 * TICKS_PER_SECOND; i++) {
             now += Roamer.TICK_NANOS;
@@ -392,5 +400,191 @@ class RoamerTest {
         }
         assertTrue(tries.size() >= 3 && tries.size() <= 8, tries.size() + " probes in 40 s");
         assertTrue(tries.get(2) - tries.get(1) > tries.get(1) - tries.get(0), "spacing grows");
+    }
+
+    // ---- endpoint lists ----
+
+    private static final long HOLD_DOWN_S = 20;
+
+    /** A peer with the list "primary.test, backup.test" (one IPv4 address each), on the primary, healthy. */
+    private void startList() throws Exception {
+        answers.put("primary.test", List.of(new ResolvedAddress(InetAddress.getByName("192.0.2.1"), 300)));
+        answers.put("backup.test", List.of(new ResolvedAddress(InetAddress.getByName("198.51.100.1"), 300)));
+        endpoint = at("192.0.2.1");
+        roamer.setEndpoints(PEER, Endpoints.parse("primary.test:51820, backup.test:51820", HOLD_DOWN_S));
+        tick();
+    }
+
+    /** Runs the roamer for seconds of healthy traffic; checks are answered by answerer (null: not answered). */
+    private void runHealthy(long seconds, java.util.function.Function<List<InetSocketAddress>, InetSocketAddress>
+            answerer) throws Exception {
+        for (long i = 0; i < seconds * TICKS_PER_SECOND; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            int before = checks.size();
+            tick();
+            if (checks.size() > before) {
+                InetSocketAddress from = answerer.apply(checks.get(checks.size() - 1));
+                if (from != null) {
+                    roamer.handshakeCompleted(PEER, from, 3_000_000); // a check: the endpoint stays
+                    tick();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aListFailsOverToTheNextEntryInWavesOfPreference() throws Exception {
+        startList();
+        assertEquals(List.of("primary.test", "backup.test"), resolutions, "every name is resolved");
+        now += S;
+        silentFor(2 * S);
+        tick();
+        tick();
+        assertEquals(List.of(List.of(List.of(at("192.0.2.1")), List.of(at("198.51.100.1")))), probeWaves,
+                "the primary first, the backup a head start later");
+        answered(at("198.51.100.1"));
+        assertTrue(log.stream().anyMatch(l -> l.contains("endpoint 192.0.2.1:51820 -> 198.51.100.1:51820")),
+                log.toString());
+    }
+
+    @Test
+    void aListFailsBackOnceThePreferredEntryHasPassedChecksForTheHoldDown() throws Exception {
+        startList();
+        now += S;
+        silentFor(2 * S);
+        tick();
+        tick();
+        answered(at("198.51.100.1"));
+        probes.clear();
+
+        // The primary is still down: checks go unanswered and back off; nothing moves.
+        runHealthy(60, targets -> null);
+        int failedChecks = checks.size();
+        assertTrue(failedChecks >= 3 && failedChecks <= 8, "checks while the primary is down: " + checks);
+        List<InetSocketAddress> primary = List.of(at("192.0.2.1"));
+        assertTrue(checks.stream().allMatch(primary::equals), checks.toString());
+        assertTrue(probes.isEmpty(), "no probe while the backup works: " + probes);
+        assertEquals(1, decisions.stream().filter(d -> d.event() == Decision.Event.CHECK_FAILED).count(),
+                "the failing checks are logged once: " + log);
+
+        // The primary returns: it must answer checks for the whole hold-down before the fail-back probe.
+        long back = now;
+        checks.clear();
+        runHealthy(HOLD_DOWN_S + 70, targets -> probes.isEmpty() ? targets.get(0) : null);
+        assertEquals(1, probes.size(), "one fail-back probe: " + probes + "\n" + log);
+        assertEquals(List.of(at("192.0.2.1")), probes.get(0));
+        Decision passed = decisions.stream().filter(d -> d.event() == Decision.Event.CHECK_PASSED).findFirst()
+                .orElseThrow();
+        assertEquals("192.0.2.1:51820", passed.facts().get("preferred"));
+        assertTrue(checks.size() >= 4, "the hold-down is about four checks: " + checks.size());
+        assertEquals(at("198.51.100.1"), endpoint, "checks never moved the endpoint");
+    }
+
+    @Test
+    void failingBackHappensOnlyAfterTheHoldDownAndThenStaysPut() throws Exception {
+        startList();
+        now += S;
+        silentFor(2 * S);
+        tick();
+        tick();
+        answered(at("198.51.100.1"));
+        probes.clear();
+        long failedOverAt = now;
+        // The primary answers every check from the start.
+        long probedAt = 0;
+        for (long i = 0; i < 2 * HOLD_DOWN_S * TICKS_PER_SECOND && probedAt == 0; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            int before = checks.size();
+            tick();
+            if (checks.size() > before) {
+                roamer.handshakeCompleted(PEER, at("192.0.2.1"), 3_000_000);
+                tick();
+            }
+            if (!probes.isEmpty()) {
+                probedAt = now;
+            }
+        }
+        assertTrue(probedAt != 0, "failed back: " + log);
+        long firstCheckPassedAt = failedOverAt + Roamer.CHECK_INTERVAL_MIN_NANOS; // at the earliest
+        assertTrue(probedAt - firstCheckPassedAt >= HOLD_DOWN_S * S - S,
+                "not before the hold-down: " + (probedAt - failedOverAt) / 1e9 + " s after failing over");
+        answered(at("192.0.2.1"));
+        assertTrue(log.stream().anyMatch(l -> l.contains("endpoint 198.51.100.1:51820 -> 192.0.2.1:51820")
+                && l.contains("fail-back")), log.toString());
+
+        // Both healthy for minutes on the primary: no check, no probe, no change.
+        checks.clear();
+        probes.clear();
+        int decided = decisions.size();
+        runHealthy(300, targets -> targets.get(0));
+        assertTrue(checks.isEmpty() && probes.isEmpty(), "checks " + checks + ", probes " + probes);
+        assertTrue(decisions.subList(decided, decisions.size()).stream()
+                .noneMatch(d -> d.event() == Decision.Event.ENDPOINT_CHANGED), log.toString());
+    }
+
+    @Test
+    void aCheckThatFailsDuringTheHoldDownStartsItAgain() throws Exception {
+        startList();
+        endpoint = at("198.51.100.1"); // wg set the backup, say
+        int[] n = {0};
+        // Passes, passes, fails, then passes: the run starts again at the fourth.
+        runHealthy(HOLD_DOWN_S + 10, targets -> ++n[0] == 3 ? null : targets.get(0));
+        assertTrue(probes.isEmpty(), "a broken run delays the fail-back: " + probes + "\n" + log);
+        assertEquals(2, decisions.stream().filter(d -> d.event() == Decision.Event.CHECK_PASSED).count(), log.toString());
+        runHealthy(HOLD_DOWN_S + 30, targets -> targets.get(0));
+        assertTrue(!probes.isEmpty() && probes.get(0).equals(List.of(at("192.0.2.1"))), "then it fails back: " + log);
+    }
+
+    @Test
+    void anAddressThePeerRoamedToOnItsOwnIsNotFailedBackFrom() throws Exception {
+        startList();
+        endpoint = at("203.0.113.9");
+        roamer.endpointRoamed(PEER, at("192.0.2.1"), endpoint);
+        runHealthy(120, targets -> targets.get(0));
+        assertTrue(checks.isEmpty() && probes.isEmpty(), "checks " + checks + ", probes " + probes);
+    }
+
+    @Test
+    void literalAddressesInAListNeedNoDns() throws Exception {
+        endpoint = at("192.0.2.1");
+        roamer.setEndpoints(PEER, Endpoints.parse("192.0.2.1:51820, [2001:db8::7]:51820", HOLD_DOWN_S));
+        tick();
+        now += S;
+        silentFor(2 * S);
+        tick();
+        assertTrue(resolutions.isEmpty(), resolutions.toString());
+        assertEquals(List.of(List.of(List.of(at("192.0.2.1")), List.of(at("2001:db8::7")))), probeWaves);
+    }
+
+    // ---- local network changes ----
+
+    @Test
+    void aLocalChangeProbesAtOnceAfterItsBurstAndIsRateLimited() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        healthy();
+        roamer.localNetworkChanged("address 10.0.1.1/24 removed (ifindex 3)");
+        roamer.localNetworkChanged("address 10.0.2.1/24 added (ifindex 4)");
+        tick();
+        assertTrue(probes.isEmpty(), "not before the burst has settled");
+        now += Roamer.LOCAL_CHANGE_SETTLE_NANOS;
+        healthy();
+        tick();
+        tick();
+        assertEquals(1, probes.size(), log.toString());
+        assertTrue(log.stream().anyMatch(l -> l.contains("local network changed: address 10.0.1.1/24 removed"
+                + " (ifindex 3); address 10.0.2.1/24 added (ifindex 4)")), log.toString());
+        answered(at("192.0.2.1"));
+        // A second burst within the rate limit waits for it, even though the probe's confirmation backs off probes.
+        roamer.localNetworkChanged("route default via 10.0.2.254 added (ifindex 4)");
+        for (int i = 0; i < 3 * TICKS_PER_SECOND && probes.size() == 1; i++) {
+            now += Roamer.TICK_NANOS;
+            healthy();
+            tick();
+        }
+        assertEquals(2, probes.size(), "the second change is acted on, later: " + log);
+        assertTrue(now - 1000 * S >= Roamer.LOCAL_CHANGE_MIN_INTERVAL_NANOS, "not within the rate limit");
     }
 }

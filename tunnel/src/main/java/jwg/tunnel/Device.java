@@ -332,24 +332,28 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     }
 
     /**
-     * Roaming's probe: an initiation to the IPv6 candidates, then, unless a handshake completed meanwhile, a new one
-     * to the IPv4 candidates ipv4DelayNanos later (happy eyeballs). See {@link Peer#probeAgain} for why not the same.
+     * Roaming's probe: an initiation to the first wave of addresses, then, unless a handshake completed meanwhile, a
+     * new one to each next wave waveDelayNanos after the previous (happy eyeballs). See {@link Peer#probeAgain} for
+     * why a new initiation rather than the same one.
      */
-    void probe(Peer peer, List<InetSocketAddress> candidates, long ipv4DelayNanos) {
-        Map<Boolean, List<InetSocketAddress>> byFamily = candidates.stream()
-                .collect(Collectors.partitioningBy(a -> a.getAddress() instanceof Inet6Address));
-        List<InetSocketAddress> v6 = byFamily.get(true);
-        List<InetSocketAddress> v4 = byFamily.get(false);
-        handshakes.initiate(() -> {
-            if (v6.isEmpty()) {
-                peer.probe(v4, now());
-                return;
-            }
-            long probe = peer.probe(v6, now());
-            if (!v4.isEmpty()) {
-                schedule(() -> handshakes.initiate(() -> peer.probeAgain(probe, v4, now())), ipv4DelayNanos);
-            }
-        });
+    void probe(Peer peer, List<List<InetSocketAddress>> waves, long waveDelayNanos) {
+        if (waves.isEmpty()) {
+            return;
+        }
+        handshakes.initiate(() -> nextWave(peer, peer.probe(waves.get(0), now()), waves, 1, waveDelayNanos));
+    }
+
+    private void nextWave(Peer peer, long previous, List<List<InetSocketAddress>> waves, int i, long delayNanos) {
+        if (previous < 0 || i >= waves.size()) {
+            return;
+        }
+        schedule(() -> handshakes.initiate(() -> nextWave(peer, peer.probeAgain(previous, waves.get(i), now()), waves,
+                i + 1, delayNanos)), delayNanos);
+    }
+
+    /** Roaming's health check of addresses the peer is not using: see {@link Peer#check}. */
+    void check(Peer peer, List<InetSocketAddress> targets) {
+        handshakes.initiate(() -> peer.check(targets, now()));
     }
 
     // ---- outbound: the TUN reader thread ----

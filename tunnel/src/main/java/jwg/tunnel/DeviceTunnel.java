@@ -47,10 +47,18 @@ final class DeviceTunnel implements Tunnel {
     }
 
     @Override
-    public void probe(Key peer, List<InetSocketAddress> candidates, long ipv4DelayNanos) {
+    public void probe(Key peer, List<List<InetSocketAddress>> waves, long waveDelayNanos) {
         Peer p = device.peer(peer);
         if (p != null) {
-            device.probe(p, candidates, ipv4DelayNanos);
+            device.probe(p, waves, waveDelayNanos);
+        }
+    }
+
+    @Override
+    public void check(Key peer, List<InetSocketAddress> targets) {
+        Peer p = device.peer(peer);
+        if (p != null) {
+            device.check(p, targets);
         }
     }
 }

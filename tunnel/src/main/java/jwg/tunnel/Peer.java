@@ -44,6 +44,13 @@ final class Peer {
     /** Retransmissions before giving up: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT (§6.4). */
     static final int MAX_TIMER_HANDSHAKES = (int) (REKEY_ATTEMPT_TIME_NANOS / REKEY_TIMEOUT_NANOS);
 
+    /** A health check's addresses may not move the endpoint for this long after it (roaming waits 2 s for it). */
+    static final long CHECK_PIN_NANOS = 2_000_000_000L;
+    /**
+     * ... nor for this long after its response: about what the peer takes to see our next message come from the
+     * current path and answer there again, with room for a slow path.
+     */
+    static final long CHECK_PIN_AFTER_RESPONSE_NANOS = 1_000_000_000L;
     /** How long the least round trip sample stands before a larger one may replace it. */
     static final long RTT_WINDOW_NANOS = 30_000_000_000L;
     /** Why an endpoint changed, as hooks and metrics get it. */
@@ -96,6 +103,12 @@ final class Peer {
     private long initiations;
     private long handshakesCompleted;
     private long handshakesCompletedAtInitiation;
+    /**
+     * Roaming's health check (see {@link #check}): its targets, which may not move the endpoint until
+     * {@link #checkPinnedUntilNanos}; empty when there is none.
+     */
+    private List<InetSocketAddress> checkTargets = List.of();
+    private long checkPinnedUntilNanos;
     private long wakeAt = Timers.OFF;
 
     Peer(Key publicKey, Driver driver) {
@@ -323,22 +336,44 @@ final class Peer {
      * Returns the probe's id for {@link #probeAgain}.
      */
     synchronized long probe(List<InetSocketAddress> to, long now) {
+        checkTargets = List.of();
         sendInitiation(to, true, now);
         rearm();
         return initiations;
     }
 
     /**
+     * Roaming's health check: one initiation to addresses the peer is not using, whatever the rate limit. Until its
+     * answer has been followed by our own first message to the current endpoint (which brings the peer back to
+     * answering there), neither the response nor packets from those addresses move the endpoint: for
+     * {@link #CHECK_PIN_NANOS} after the initiation, or after the response if it comes.
+     */
+    synchronized void check(List<InetSocketAddress> to, long now) {
+        checkTargets = List.copyOf(to);
+        checkPinnedUntilNanos = now + CHECK_PIN_NANOS;
+        sendInitiation(to, true, now);
+        rearm();
+    }
+
+    /** Whether an authenticated packet from this address may not move the endpoint now (a health check's). */
+    private boolean pinnedAway(InetSocketAddress from, long now) {
+        return now - checkPinnedUntilNanos < 0 && checkTargets.contains(from);
+    }
+
+    /**
      * The second wave of a probe (IPv4 after IPv6's head start): a new initiation to to, unless another initiation
      * went out or a handshake completed since the probe. It is a new initiation rather than the same one because a
      * responder that got the first over one family would drop a copy over the other as a replay; and since it
-     * replaces this side's handshake state, a late answer to the first wave no longer counts.
+     * replaces this side's handshake state, a late answer to the first wave no longer counts. Returns the id of the
+     * wave for the next, or -1 if this one was not sent.
      */
-    synchronized void probeAgain(long probe, List<InetSocketAddress> to, long now) {
+    synchronized long probeAgain(long probe, List<InetSocketAddress> to, long now) {
         if (probe == initiations && handshakesCompleted == handshakesCompletedAtInitiation) {
             sendInitiation(to, false, now);
             rearm();
+            return initiations;
         }
+        return -1;
     }
 
     /** A new initiation to every address in to; fresh: a new round of RTT measurements. */
@@ -436,6 +471,11 @@ final class Peer {
             driver.log(this + ": received handshake response");
         }
         Long sentAt = initiationSentAt.get(from);
+        boolean check = pinnedAway(from, now);
+        if (check) {
+            // Our first message on the new session goes to the current endpoint below; give its answer a second.
+            checkPinnedUntilNanos = now + CHECK_PIN_AFTER_RESPONSE_NANOS;
+        }
         authenticatedFrom(from, false, Message.RESPONSE_LEN, now);
         Keypair kp = handshake.deriveKeypair(now);
         if (kp == null) {
@@ -450,7 +490,9 @@ final class Peer {
             flushStaged(kp, now);
         }
         long rtt = sentAt == null ? -1 : now - sentAt;
-        rttSample(rtt, now);
+        if (!check) {
+            rttSample(rtt, now); // a check's is another path's round trip
+        }
         driver.handshakeCompleted(this, from, rtt);
         rearm();
     }
@@ -612,7 +654,7 @@ final class Peer {
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
         timers.anyAuthenticatedPacketReceived();
         InetSocketAddress old = endpoint;
-        if (from != null && !from.equals(old)) {
+        if (from != null && !from.equals(old) && !pinnedAway(from, now)) {
             moveEndpoint(from, FROM_A_NEW_ADDRESS);
             if (old != null) {
                 driver.log(this + ": endpoint changed from " + Uapi.formatEndpoint(old) + " to "

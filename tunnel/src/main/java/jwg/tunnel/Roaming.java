@@ -13,7 +13,7 @@ import jwg.noise.Key;
 import jwg.roaming.ConfigHosts;
 import jwg.roaming.Decision;
 import jwg.roaming.DnsResolver;
-import jwg.roaming.HostPort;
+import jwg.roaming.Endpoints;
 import jwg.roaming.ResolvedAddress;
 import jwg.roaming.Resolver;
 import jwg.roaming.Roamer;
@@ -30,7 +30,10 @@ final class Roaming implements AutoCloseable {
     private final Log log;
     private final ScheduledExecutorService thread;
     private long configModified = -1;
-    private Map<Key, HostPort> configHosts = Map.of();
+    /** The kernel's news of local network changes, from the first followed peer on; null before, or if refused. */
+    private NetlinkWatch netlink;
+    private boolean netlinkTried;
+    private Map<Key, Endpoints> configHosts = Map.of();
 
     Roaming(Device device, Path config) {
         this.device = device;
@@ -64,9 +67,17 @@ final class Roaming implements AutoCloseable {
     void configured(UapiChange change) {
         for (UapiChange.PeerChange pc : change.peers) {
             if (pc.endpointHost != null) {
-                roamer.setHost(pc.publicKey, pc.endpointHost.isEmpty() ? null : HostPort.parse(pc.endpointHost));
-            } else if (roamer.host(pc.publicKey) == null && configHosts.containsKey(pc.publicKey)) {
-                roamer.setHost(pc.publicKey, configHosts.get(pc.publicKey));
+                Endpoints e = pc.endpointHost.isEmpty() ? null : Endpoints.parse(pc.endpointHost);
+                if (e != null && pc.failbackAfterSeconds != null) {
+                    e = e.withFailbackAfter(pc.failbackAfterSeconds);
+                }
+                roamer.setEndpoints(pc.publicKey, e);
+                if (e != null) {
+                    watchLocalNetwork();
+                }
+            } else if (roamer.endpoints(pc.publicKey) == null && configHosts.containsKey(pc.publicKey)) {
+                roamer.setEndpoints(pc.publicKey, configHosts.get(pc.publicKey));
+                watchLocalNetwork();
             }
         }
     }
@@ -92,13 +103,38 @@ final class Roaming implements AutoCloseable {
             if (hooks != null) {
                 hooks.configured(parsed.hook());
             }
-            for (Map.Entry<Key, HostPort> e : configHosts.entrySet()) {
-                if (device.peer(e.getKey()) != null && roamer.host(e.getKey()) == null) {
-                    roamer.setHost(e.getKey(), e.getValue());
+            for (Map.Entry<Key, Endpoints> e : configHosts.entrySet()) {
+                if (device.peer(e.getKey()) != null && roamer.endpoints(e.getKey()) == null) {
+                    roamer.setEndpoints(e.getKey(), e.getValue());
+                    watchLocalNetwork();
                 }
             }
         } catch (IOException | RuntimeException e) {
             device.log().error("reading " + config + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Starts listening to the kernel's address, link and route events, once, when a first peer is followed: an
+     * interface without roaming has no use for the thread and the socket. Under the device's lock.
+     */
+    private void watchLocalNetwork() {
+        if (netlinkTried) {
+            return;
+        }
+        netlinkTried = true;
+        int ownIndex = 0;
+        try {
+            java.net.NetworkInterface own = java.net.NetworkInterface.getByName(device.name());
+            ownIndex = own == null ? 0 : own.getIndex();
+        } catch (IOException | RuntimeException e) {
+            // Unknown: the device's own routes then count as changes, which only costs a probe at start.
+        }
+        try {
+            netlink = NetlinkWatch.start(ownIndex, roamer::localNetworkChanged);
+        } catch (IOException | RuntimeException | LinkageError e) {
+            log.error("not watching the local network for changes (roaming still reacts to unanswered traffic): "
+                    + e.getMessage());
         }
     }
 
@@ -122,6 +158,11 @@ final class Roaming implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (device) {
+            if (netlink != null) {
+                netlink.close();
+            }
+        }
         thread.shutdownNow();
         roamer.close();
     }

@@ -14,6 +14,7 @@ import java.util.Set;
 import jwg.noise.Key;
 import jwg.noise.Secret;
 import jwg.roaming.Addresses;
+import jwg.roaming.Endpoints;
 import jwg.roaming.HostPort;
 
 /**
@@ -200,12 +201,20 @@ final class Uapi {
             case "jwg_endpoint_host" -> {
                 if (!value.isEmpty()) {
                     try {
-                        HostPort.parse(value);
+                        Endpoints.parse(value);
                     } catch (IllegalArgumentException e) {
                         throw new UapiError(UapiError.EINVAL, "invalid jwg_endpoint_host: " + e.getMessage());
                     }
                 }
                 peer.endpointHost = value;
+            }
+            case "jwg_failback_after" -> {
+                long seconds = number(key, value, Endpoints.MAX_FAILBACK_AFTER_SECONDS);
+                if (seconds < Endpoints.MIN_FAILBACK_AFTER_SECONDS) {
+                    throw new UapiError(UapiError.EINVAL, "invalid jwg_failback_after: at least "
+                            + Endpoints.MIN_FAILBACK_AFTER_SECONDS + " s");
+                }
+                peer.failbackAfterSeconds = seconds;
             }
             case "protocol_version" -> {
                 if (!value.equals("1")) {

@@ -35,8 +35,10 @@ final class UapiChange {
         Secret presharedKey;
         InetSocketAddress endpoint;
         Integer persistentKeepalive;
-        /** jwg's own key: the host name to follow ("" stops following). wg never sends it. */
+        /** jwg's own key: the endpoint list to follow ("" stops following). wg never sends it. */
         String endpointHost;
+        /** jwg's own key: the list's fail-back hold-down in seconds, or null for the default. */
+        Long failbackAfterSeconds;
         boolean replaceAllowedIps;
         final List<AllowedIp> allowedIps = new ArrayList<>();
 

@@ -240,6 +240,51 @@ class PeerTest {
     }
 
     @Test
+    void aHealthCheckMovesNothingNorDoesThePeerAnsweringFromTheCheckedAddressUntilItIsOver() {
+        TwoPeers w = new TwoPeers();
+        InetSocketAddress preferred = new InetSocketAddress("203.0.113.9", 4242);
+        w.b.alsoAt(preferred);
+        w.a.expectMoves();
+        w.a.send(1);
+        assertEquals(List.of(1), w.b.delivered());
+
+        // Roaming checks b's preferred address; b answers from it (as a peer answers from where it was reached).
+        w.advance(millis(50)); // past the responder's flood limit of one initiation per 20 ms
+        w.b.loseOutgoing(RESPONSE);
+        int responses = w.b.sent(RESPONSE).size();
+        w.a.peer().check(List.of(preferred), w.now());
+        w.settle();
+        assertEquals(responses + 1, w.b.sent(RESPONSE).size(), "b answered the check");
+        Datagram response = w.b.sent(RESPONSE).get(responses);
+        w.b.deliverOutgoing();
+        w.a.inject(response, preferred);
+        assertNotEquals(w.a.peer().currentKeypair().localIndex(), 0);
+        assertEquals(w.b.address, w.a.peer().endpoint(), "the check's answer moved the endpoint");
+        assertEquals(List.of(), w.a.roams());
+
+        // b, until it hears a's next message from the current path, sends from the checked address: no move either.
+        w.b.loseOutgoing(DATA);
+        w.b.send(2);
+        w.a.inject(w.b.sent(DATA).get(w.b.sent(DATA).size() - 1), preferred);
+        assertEquals(List.of(2), w.a.delivered());
+        assertEquals(w.b.address, w.a.peer().endpoint(), "a packet from the checked address, during the check");
+
+        // Once the check is over, the peer's packets from there are ordinary roaming again.
+        w.advance(seconds(2));
+        w.b.send(3);
+        w.a.inject(w.b.sent(DATA).get(w.b.sent(DATA).size() - 1), preferred);
+        assertEquals(List.of(2, 3), w.a.delivered());
+        assertEquals(preferred, w.a.peer().endpoint());
+        // A check of b's first address, answered from there: pinned. A probe (which moves by design) ends the pin.
+        w.a.peer().check(List.of(w.b.address), w.now());
+        w.advance(millis(50)); // past the responder's flood limit of one initiation per 20 ms
+        assertEquals(preferred, w.a.peer().endpoint());
+        w.a.peer().probe(List.of(w.b.address), w.now());
+        w.advance(millis(50));
+        assertEquals(w.b.address, w.a.peer().endpoint());
+    }
+
+    @Test
     void aPeerStillOnThePreviousSessionMovesTheEndpointOnceRekeyTimeoutHasPassed() {
         TwoPeers w = new TwoPeers();
         InetSocketAddress elsewhere = new InetSocketAddress("203.0.113.9", 4242);

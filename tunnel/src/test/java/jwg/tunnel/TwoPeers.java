@@ -200,6 +200,8 @@ final class TwoPeers {
         private final Set<Kind> lost = EnumSet.noneOf(Kind.class);
         private final List<String> roams = new ArrayList<>();
         private boolean movesExpected;
+        /** Other addresses this side is reachable at (a second site's), for the other's handshakes. */
+        private final Set<InetSocketAddress> alsoAt = new HashSet<>();
         /** The endpoints the peer told this side of and has not taken back: the device's set of endpoints. */
         private final List<InetSocketAddress> endpoints = new ArrayList<>();
         /** Keypairs a transport message arrived on: a responder's are confirmed (§5.4.5). */
@@ -285,6 +287,11 @@ final class TwoPeers {
         /** From now on the wire delivers everything this side sends. */
         void deliverOutgoing() {
             lost.clear();
+        }
+
+        /** This side is reachable at another address too: handshake messages sent there reach it. */
+        void alsoAt(InetSocketAddress address) {
+            alsoAt.add(address);
         }
 
         /** The other side moves in this test: its roams are recorded ({@link #roams}) instead of failing it. */
@@ -518,7 +525,7 @@ final class TwoPeers {
 
         @Override
         public void sendHandshake(byte[] message, InetSocketAddress to) {
-            if (!to.equals(other.address)) {
+            if (!to.equals(other.address) && !other.alsoAt.contains(to)) {
                 throw new AssertionError(name + " sent a handshake message to " + to);
             }
             put(message[0] == Message.INITIATION ? Kind.INITIATION : Kind.RESPONSE, message.clone(), null, -1);
