@@ -17,6 +17,11 @@ final class PeerRoam {
     enum Kind {
         /** Every candidate, in waves by preference: the first answer becomes the endpoint. */
         ALL,
+        /**
+         * As ALL, after a local network change: an answer from the current endpoint is no sign of one-way traffic,
+         * so it does not back further probes off.
+         */
+        LOCAL,
         /** The current entry's IPv6 addresses while on its IPv4 one: an answer moves the endpoint. */
         IPV6,
         /** A more preferred entry that passed its health checks for the hold-down: an answer moves the endpoint. */
@@ -41,6 +46,7 @@ final class PeerRoam {
     String localChange;
     /** Why a probe of every candidate waits for resolutions under way, or null. */
     String probeAfterResolving;
+    Kind probeAfterResolvingKind = Kind.ALL;
     long noProbeBeforeNanos;
     long confirmBackoffNanos;
     long failedBackoffNanos;

@@ -88,6 +88,8 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
     /** Health checks of a preferred entry happen every quarter of the hold-down, within these bounds. */
     static final long CHECK_INTERVAL_MIN_NANOS = SECOND;
     static final long CHECK_INTERVAL_MAX_NANOS = 15 * SECOND;
+    /** A fail-back probe follows the check that completed the hold-down after this (see checkAnswered). */
+    static final long FAILBACK_AFTER_CHECK_NANOS = 200_000_000L;
     /** While checks go unanswered they back off to this: one initiation a minute to a site that is down. */
     static final long CHECK_BACKOFF_MAX_NANOS = 60 * SECOND;
 
@@ -231,8 +233,9 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                 }
                 if (r.resolving()) {
                     r.probeAfterResolving = suspicion;
+                    r.probeAfterResolvingKind = local ? PeerRoam.Kind.LOCAL : PeerRoam.Kind.ALL;
                 } else {
-                    probe(r, now, PeerRoam.Kind.ALL, r.candidates, suspicion);
+                    probe(r, now, local ? PeerRoam.Kind.LOCAL : PeerRoam.Kind.ALL, r.candidates, suspicion);
                 }
             }
             return;
@@ -255,8 +258,16 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             List<Candidate> better = r.candidates.stream().filter(c -> c.rank < at.rank).toList();
             if (!better.isEmpty()) {
                 if (now - r.nextCheckNanos >= 0) {
-                    probe(r, now, PeerRoam.Kind.CHECK, better, "health check of entries preferred to "
-                            + format(current));
+                    Candidate passed = r.healthyCandidate == null ? null : r.candidate(r.healthyCandidate);
+                    long passing = now - r.healthySinceNanos;
+                    if (passed != null && passed.rank < at.rank
+                            && passing >= r.endpoints.failbackAfterSeconds() * SECOND) {
+                        probe(r, now, PeerRoam.Kind.FAILBACK, List.of(passed), "fail-back: " + format(passed.address)
+                                + " answered health checks for " + passing / SECOND + " s");
+                    } else {
+                        probe(r, now, PeerRoam.Kind.CHECK, better, "health check of entries preferred to "
+                                + format(current));
+                    }
                 }
                 return;
             }
@@ -398,7 +409,7 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             if (waiting != null && !r.resolving()) {
                 r.probeAfterResolving = null;
                 if (r.probe == null && !r.candidates.isEmpty()) {
-                    probe(r, now, PeerRoam.Kind.ALL, r.candidates, waiting);
+                    probe(r, now, r.probeAfterResolvingKind, r.candidates, waiting);
                 }
             }
         }));
@@ -455,7 +466,7 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                             r.checkBackoffNanos / SECOND);
                 }
             }
-            case ALL -> {
+            case ALL, LOCAL -> {
                 r.failedBackoffNanos = Math.min(FAILED_BACKOFF_MAX_NANOS, Math.max(SECOND,
                         2 * r.failedBackoffNanos));
                 r.noProbeBeforeNanos = now + r.failedBackoffNanos;
@@ -491,7 +502,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
             }
             r.failedBackoffNanos = 0;
             String rtts = rtts(r);
-            if (from.equals(p.endpointBefore())) {
+            if (from.equals(p.endpointBefore()) && p.kind() == PeerRoam.Kind.LOCAL) {
+                decide(r, Decision.Event.PROBE_CONFIRMED, "probe confirmed " + format(from) + " (" + p.trigger() + "; "
+                        + rtts + ")", "endpoint", fact(from), "trigger", p.trigger(), "rtt_ms", rttFacts(r));
+            } else if (from.equals(p.endpointBefore())) {
                 r.confirmBackoffNanos = Math.min(CONFIRM_BACKOFF_MAX_NANOS,
                         Math.max(CONFIRM_BACKOFF_MIN_NANOS, 2 * r.confirmBackoffNanos));
                 r.noProbeBeforeNanos = now + r.confirmBackoffNanos;
@@ -542,13 +556,10 @@ public final class Roamer implements Tunnel.Listener, AutoCloseable {
                     + " if it keeps answering for " + holdDown / SECOND + " s", "endpoint",
                     fact(tunnel.endpoint(r.peer)), "preferred", fact(from), "failback_after_s", holdDown / SECOND);
         }
-        long passing = now - r.healthySinceNanos;
-        if (passing >= holdDown) {
-            Candidate c = r.candidate(from);
-            if (c != null) {
-                probe(r, now, PeerRoam.Kind.FAILBACK, List.of(c), "fail-back: " + format(from)
-                        + " answered health checks for " + passing / SECOND + " s");
-            }
+        if (now - r.healthySinceNanos >= holdDown) {
+            // The fail-back probe goes at the next step rather than now: a responder takes at most one initiation
+            // per peer every 20 ms (wireguard-go and the kernel alike), and the check's went out just now.
+            r.nextCheckNanos = now + FAILBACK_AFTER_CHECK_NANOS;
         }
     }
 

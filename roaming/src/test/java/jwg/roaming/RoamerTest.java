@@ -493,12 +493,14 @@ class RoamerTest {
         long failedOverAt = now;
         // The primary answers every check from the start.
         long probedAt = 0;
+        long lastCheckAt = 0;
         for (long i = 0; i < 2 * HOLD_DOWN_S * TICKS_PER_SECOND && probedAt == 0; i++) {
             now += Roamer.TICK_NANOS;
             healthy();
             int before = checks.size();
             tick();
             if (checks.size() > before) {
+                lastCheckAt = now;
                 roamer.handshakeCompleted(PEER, at("192.0.2.1"), 3_000_000);
                 tick();
             }
@@ -507,6 +509,9 @@ class RoamerTest {
             }
         }
         assertTrue(probedAt != 0, "failed back: " + log);
+        // A responder takes one initiation per peer per 20 ms: the fail-back must not follow the check at once.
+        assertTrue(probedAt - lastCheckAt >= 20_000_000L, "fail-back " + (probedAt - lastCheckAt) / 1e6
+                + " ms after the last check");
         long firstCheckPassedAt = failedOverAt + Roamer.CHECK_INTERVAL_MIN_NANOS; // at the earliest
         assertTrue(probedAt - firstCheckPassedAt >= HOLD_DOWN_S * S - S,
                 "not before the hold-down: " + (probedAt - failedOverAt) / 1e9 + " s after failing over");
@@ -586,5 +591,25 @@ class RoamerTest {
         }
         assertEquals(2, probes.size(), "the second change is acted on, later: " + log);
         assertTrue(now - 1000 * S >= Roamer.LOCAL_CHANGE_MIN_INTERVAL_NANOS, "not within the rate limit");
+    }
+
+    @Test
+    void aLocalChangesProbeThatConfirmsTheEndpointDoesNotDelayTheNextSuspicion() throws Exception {
+        dns(300, "192.0.2.1");
+        start("peer.test", "192.0.2.1");
+        healthy();
+        roamer.localNetworkChanged("link eth1 (ifindex 4) up");
+        now += Roamer.LOCAL_CHANGE_SETTLE_NANOS;
+        healthy();
+        tick();
+        tick();
+        assertEquals(1, probes.size(), log.toString());
+        answered(at("192.0.2.1"));
+        // The path dies a second later: probed as soon as it is suspect, not after a confirmation's back-off.
+        now += S;
+        silentFor(2 * S);
+        tick();
+        tick();
+        assertEquals(2, probes.size(), log.toString());
     }
 }

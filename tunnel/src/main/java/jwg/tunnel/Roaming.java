@@ -125,10 +125,9 @@ final class Roaming implements AutoCloseable {
         netlinkTried = true;
         int ownIndex = 0;
         try {
-            java.net.NetworkInterface own = java.net.NetworkInterface.getByName(device.name());
-            ownIndex = own == null ? 0 : own.getIndex();
+            ownIndex = Integer.parseInt(Files.readString(Path.of("/sys/class/net", device.name(), "ifindex")).strip());
         } catch (IOException | RuntimeException e) {
-            // Unknown: the device's own routes then count as changes, which only costs a probe at start.
+            // Unknown (a device without a kernel interface, as in the start-up training): nothing to ignore.
         }
         try {
             netlink = NetlinkWatch.start(ownIndex, roamer::localNetworkChanged);
