@@ -415,6 +415,17 @@ class RoamerTest {
         tick();
     }
 
+    /** {@link #startList}, then the primary goes silent and the backup answers the probe. */
+    private void startListAndFailOver() throws Exception {
+        startList();
+        now += S;
+        silentFor(2 * S);
+        tick();
+        tick();
+        answered(at("198.51.100.1"));
+        probes.clear();
+    }
+
     /** Runs the roamer for seconds of healthy traffic; checks are answered by answerer (null: not answered). */
     private void runHealthy(long seconds, java.util.function.Function<List<InetSocketAddress>, InetSocketAddress>
             answerer) throws Exception {
@@ -450,13 +461,7 @@ class RoamerTest {
 
     @Test
     void aListFailsBackOnceThePreferredEntryHasPassedChecksForTheHoldDown() throws Exception {
-        startList();
-        now += S;
-        silentFor(2 * S);
-        tick();
-        tick();
-        answered(at("198.51.100.1"));
-        probes.clear();
+        startListAndFailOver();
 
         // The primary is still down: checks go unanswered and back off; nothing moves.
         runHealthy(60, targets -> null);
@@ -483,13 +488,7 @@ class RoamerTest {
 
     @Test
     void failingBackHappensOnlyAfterTheHoldDownAndThenStaysPut() throws Exception {
-        startList();
-        now += S;
-        silentFor(2 * S);
-        tick();
-        tick();
-        answered(at("198.51.100.1"));
-        probes.clear();
+        startListAndFailOver();
         long failedOverAt = now;
         // The primary answers every check from the start.
         long probedAt = 0;
@@ -599,6 +598,7 @@ class RoamerTest {
         start("peer.test", "192.0.2.1");
         healthy();
         roamer.localNetworkChanged("link eth1 (ifindex 4) up");
+        tick(); // the change is noted at this time
         now += Roamer.LOCAL_CHANGE_SETTLE_NANOS;
         healthy();
         tick();

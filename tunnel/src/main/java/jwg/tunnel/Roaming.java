@@ -19,9 +19,11 @@ import jwg.roaming.Resolver;
 import jwg.roaming.Roamer;
 
 /**
- * Wires roaming/ into the daemon: where host names come from (the interface's wg-quick config, named by JWG_CONFIG
- * or /etc/wireguard/IF.conf, re-read when it changes; and jwg roam, through the UAPI key jwg_endpoint_host), and
- * the roamer's thread. Peers without a host name are never touched.
+ * Wires roaming/ into the daemon: where endpoint lists come from (the interface's wg-quick config, named by
+ * JWG_CONFIG or /etc/wireguard/IF.conf, re-read when it changes; and jwg roam, through the UAPI keys
+ * jwg_endpoint_host and jwg_failback_after), the kernel's news of local network changes ({@link NetlinkWatch}, from
+ * the first followed peer on, unless JWG_NETLINK=off), and the roamer's thread. Peers without a host name or list
+ * are never touched.
  */
 final class Roaming implements AutoCloseable {
     private final Device device;
@@ -123,6 +125,10 @@ final class Roaming implements AutoCloseable {
             return;
         }
         netlinkTried = true;
+        if ("off".equalsIgnoreCase(System.getenv("JWG_NETLINK"))) {
+            log.info("JWG_NETLINK=off: not watching the local network; roaming reacts to unanswered traffic only");
+            return;
+        }
         int ownIndex = 0;
         try {
             ownIndex = Integer.parseInt(Files.readString(Path.of("/sys/class/net", device.name(), "ifindex")).strip());
