@@ -31,6 +31,15 @@ final class JdkPoly1305 {
     private static final MethodHandle FIELD_R;
     private static final MethodHandle LIMBS;
     static final boolean AVAILABLE;
+    /**
+     * Whether HotSpot is likely to replace the JDK's loop with its stub here, which it does only on CPUs with
+     * AVX-512 IFMA (with VL and BW) or AVX-IFMA. Elsewhere the JDK's loop runs as plain Java over limb arrays, and
+     * is much slower than ours: on an AVX2-only EPYC, the whole AEAD sealed 1420 B at ~0.33 GB/s with it against
+     * ~0.75 GB/s with our loop (JMH AeadBench); the stub ran it at ~1.8 GB/s on a CPU that has it. HotSpot does not
+     * tell a program whether it uses an intrinsic (the flag is diagnostic, and hidden from the management API), so
+     * this reads the CPU's flags as the kernel reports them.
+     */
+    static final boolean INTRINSIC_LIKELY = cpuHasIfma();
 
     static {
         MethodHandle make = null, init = null, blocks = null, a = null, r = null, limbs = null;
@@ -101,6 +110,22 @@ final class JdkPoly1305 {
         } catch (Throwable t) {
             throw new IllegalStateException("SunJCE Poly1305 failed", t);
         }
+    }
+
+    private static boolean cpuHasIfma() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("flags")) {
+                    java.util.Set<String> flags = java.util.Set.of(line.substring(line.indexOf(':') + 1).strip()
+                            .split("\\s+"));
+                    return flags.contains("avx512ifma") && flags.contains("avx512vl") && flags.contains("avx512bw")
+                            || flags.contains("avx_ifma");
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // unknown: assume no stub, where our loop is the faster one
+        }
+        return false;
     }
 
     /** Whether the JDK's loop gives our tags on a few messages that make the accumulator wrap around p. */

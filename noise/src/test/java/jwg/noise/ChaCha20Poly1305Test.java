@@ -34,10 +34,14 @@ class ChaCha20Poly1305Test {
 
     @Test
     void surefireOpensTheJdkBlockFunction() {
+        ChaCha20Poly1305 forced = new ChaCha20Poly1305(true);
+        assertTrue(forced.usesJdkBlock() && forced.usesJdkPoly1305(), "needs --add-opens "
+                + "java.base/com.sun.crypto.provider=ALL-UNNAMED --add-exports java.base/sun.security.util.math="
+                + "ALL-UNNAMED; running " + ChaCha20Poly1305.implementation());
+        // By default, SunJCE's Poly1305 loop only where HotSpot has its stub; ours elsewhere.
         ChaCha20Poly1305 c = new ChaCha20Poly1305();
-        assertTrue(c.usesJdkBlock() && c.usesJdkPoly1305(), "needs --add-opens java.base/com.sun.crypto.provider="
-                + "ALL-UNNAMED --add-exports java.base/sun.security.util.math=ALL-UNNAMED; running "
-                + ChaCha20Poly1305.implementation());
+        assertTrue(c.usesJdkBlock());
+        assertEquals(JdkPoly1305.INTRINSIC_LIKELY, c.usesJdkPoly1305(), ChaCha20Poly1305.implementation());
         assertFalse(ChaCha20Poly1305.pureJava().usesJdkBlock());
         assertFalse(ChaCha20Poly1305.pureJava().usesJdkPoly1305());
     }
@@ -262,6 +266,31 @@ class ChaCha20Poly1305Test {
         for (int i = 0; i < 500; i++) {
             byte[] key = i % 5 == 0 ? ones : bytes(32);
             byte[] msg = i % 3 == 0 ? filled(16 * (i % 40), (byte) 0xff) : bytes(16 * RANDOM.nextInt(100));
+            ours.init(key, 0);
+            ours.padded(msg, 0, msg.length);
+            byte[] tag = new byte[16];
+            ours.finish(tag, 0);
+            assertArrayEquals(bouncyCastlePoly1305(key, msg), tag, "case " + i);
+        }
+    }
+
+    /**
+     * Our loop against BouncyCastle on bytes drawn mostly from 0x00, 0xff and their neighbours, which push every
+     * limb and carry to its edge; since the AEAD now runs our loop wherever HotSpot has no Poly1305 stub, it carries
+     * all the traffic on such CPUs.
+     */
+    @Test
+    void ourPoly1305AgreesWhereEveryCarryIsAtItsEdge() {
+        Poly1305 ours = new Poly1305(false);
+        byte[] choices = {0, (byte) 0xff, (byte) 0xff, (byte) 0xfe, 1, (byte) 0x80};
+        for (int i = 0; i < 5000; i++) {
+            byte[] key = new byte[32];
+            byte[] msg = new byte[16 * (1 + RANDOM.nextInt(12))];
+            for (byte[] b : new byte[][] {key, msg}) {
+                for (int j = 0; j < b.length; j++) {
+                    b[j] = RANDOM.nextInt(4) == 0 ? (byte) RANDOM.nextInt() : choices[RANDOM.nextInt(choices.length)];
+                }
+            }
             ours.init(key, 0);
             ours.padded(msg, 0, msg.length);
             byte[] tag = new byte[16];
