@@ -5,6 +5,8 @@ import com.sun.jna.Native;
 import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -15,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
+import jwg.roaming.Addresses;
 
 /**
  * Tells the daemon, as it happens, that the machine's own network path has changed: an address went away or came,
@@ -474,55 +477,14 @@ final class NetlinkWatch implements AutoCloseable {
         return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
     }
 
-    /** Dotted quad, or RFC 5952 text for IPv6 (lower case, the longest run of two or more zero groups as "::"). */
+    /** The address as the stock tools print it (RFC 5952 for IPv6), through roaming's formatter. */
     private static void appendAddress(StringBuilder s, ByteBuffer buf, int at, int size) {
-        if (size == 4) {
-            for (int i = 0; i < 4; i++) {
-                if (i > 0) {
-                    s.append('.');
-                }
-                s.append(buf.get(at + i) & 0xff);
-            }
-            return;
-        }
-        int runStart = -1;
-        int runLength = 1;
-        for (int i = 0; i < 8; ) {
-            int j = i;
-            while (j < 8 && group(buf, at, j) == 0) {
-                j++;
-            }
-            if (j - i > runLength) {
-                runStart = i;
-                runLength = j - i;
-            }
-            i = j + 1;
-        }
-        for (int i = 0; i < 8; i++) {
-            if (i == runStart) {
-                s.append("::");
-                i += runLength - 1;
-                continue;
-            }
-            if (i > 0 && i != runStart + runLength) {
-                s.append(':');
-            }
-            appendHex(s, group(buf, at, i));
-        }
-    }
-
-    private static int group(ByteBuffer buf, int at, int index) {
-        return (buf.get(at + 2 * index) & 0xff) << 8 | buf.get(at + 2 * index + 1) & 0xff;
-    }
-
-    private static void appendHex(StringBuilder s, int value) {
-        boolean started = false;
-        for (int shift = 12; shift >= 0; shift -= 4) {
-            int digit = value >>> shift & 0xf;
-            if (digit != 0 || started || shift == 0) {
-                s.append(Character.forDigit(digit, 16));
-                started = true;
-            }
+        byte[] raw = new byte[size];
+        buf.get(at, raw);
+        try {
+            s.append(Addresses.format(InetAddress.getByAddress(raw)));
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("an address of " + size + " bytes", e); // 4 or 16: cannot happen
         }
     }
 
