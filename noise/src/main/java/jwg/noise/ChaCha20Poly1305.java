@@ -17,7 +17,7 @@ import javax.crypto.SecretKey;
  * {@code com.sun.crypto.provider} (see {@link ChaCha20}), and Poly1305's block loop is SunJCE's when
  * {@code sun.security.util.math} is exported to us too and the CPU has the IFMA instructions its stub needs (see
  * {@link JdkPoly1305#INTRINSIC_LIKELY}); otherwise each is our own Java. On an AVX2-only EPYC, SunJCE's loop without
- * its stub held the AEAD to 0.33 GB/s at 1420 B; ours gives 0.55-0.60 GB/s there.
+ * its stub held the AEAD to 0.33 GB/s at 1420 B; ours gives 0.55 GB/s there.
  *
  * <p>Measured (JMH AeadBench, one thread, this 2-core EPYC at 2.6 GHz under other load, so ±15-50 %): at 1420 B
  * seal ~1.7 GB/s and open ~1.5 GB/s with both JDK stubs, 0 B/op; SunJCE's cipher ~0.87 / ~0.76 GB/s at 2.2 KB/op;
