@@ -73,13 +73,9 @@ final class Roaming implements AutoCloseable {
                 if (e != null && pc.failbackAfterSeconds != null) {
                     e = e.withFailbackAfter(pc.failbackAfterSeconds);
                 }
-                roamer.setEndpoints(pc.publicKey, e);
-                if (e != null) {
-                    watchLocalNetwork();
-                }
+                follow(pc.publicKey, e);
             } else if (roamer.endpoints(pc.publicKey) == null && configHosts.containsKey(pc.publicKey)) {
-                roamer.setEndpoints(pc.publicKey, configHosts.get(pc.publicKey));
-                watchLocalNetwork();
+                follow(pc.publicKey, configHosts.get(pc.publicKey));
             }
         }
     }
@@ -107,12 +103,19 @@ final class Roaming implements AutoCloseable {
             }
             for (Map.Entry<Key, Endpoints> e : configHosts.entrySet()) {
                 if (device.peer(e.getKey()) != null && roamer.endpoints(e.getKey()) == null) {
-                    roamer.setEndpoints(e.getKey(), e.getValue());
-                    watchLocalNetwork();
+                    follow(e.getKey(), e.getValue());
                 }
             }
         } catch (IOException | RuntimeException e) {
             device.log().error("reading " + config + ": " + e.getMessage());
+        }
+    }
+
+    /** Gives a peer endpoints to follow (null: none); the first followed peer starts the netlink watch. */
+    private void follow(Key peer, Endpoints endpoints) {
+        roamer.setEndpoints(peer, endpoints);
+        if (endpoints != null) {
+            watchLocalNetwork();
         }
     }
 
