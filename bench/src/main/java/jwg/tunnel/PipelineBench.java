@@ -59,7 +59,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED",
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
         "--add-opens", "java.base/com.sun.crypto.provider=ALL-UNNAMED",
         "--add-exports", "java.base/sun.security.util.math=ALL-UNNAMED"})
 public class PipelineBench {

@@ -69,7 +69,7 @@ public final class ChaCha20Poly1305 {
 
     /** Which ChaCha20 and Poly1305 code {@code new ChaCha20Poly1305()} runs, for logs and benchmark reports. */
     public static String implementation() {
-        return ChaCha20.implementation() + "; " + Poly1305.implementation();
+        return ChaCha20.implementation() + "; " + Poly1305.implementation(JdkPoly1305.INTRINSIC_LIKELY);
     }
 
     /** Whether this instance runs the JDK's ChaCha20 block function. */

@@ -12,6 +12,11 @@ import java.util.Arrays;
  * <p>Numbers mod 2^130-5 are five 26-bit limbs in longs: a limb product is under 2^56 and a sum of five (with the
  * 5·r limbs that fold 2^130 back to 5) under 2^59, so one block is 25 plain {@code long} multiplies and a carry chain,
  * with no 128-bit arithmetic, which Java lacks.
+ *
+ * <p>Three block loops, one chosen per instance: SunJCE's where HotSpot has its stub ({@link JdkPoly1305}); else
+ * {@link Poly1305Vector}'s four lanes for runs of at least {@link Poly1305Vector#MIN_LEN} bytes, where the JVM was
+ * started with {@code --add-modules jdk.incubator.vector} and the lanes agree with this class on a test message;
+ * else this class's own loop, which also does every run too short for the lanes.
  */
 final class Poly1305 {
     static final int TAG_LEN = 16;
@@ -24,21 +29,61 @@ final class Poly1305 {
     private long h0, h1, h2, h3, h4;
     private long pad0, pad1;
     private final byte[] last = new byte[TAG_LEN];
+    /**
+     * Whether {@link Poly1305Vector} may run: its module is in the boot layer (without it, loading the class would
+     * fail) and it agrees with the scalar loop. Checked on first use, not at start-up: the check runs the Vector API
+     * in the interpreter, which takes milliseconds.
+     */
+    private static final class Lanes {
+        static final boolean USABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+                && Poly1305Vector.works();
+    }
+
     /** SunJCE's intrinsic block loop, or null for ours. */
     private final JdkPoly1305 jdk;
+    /** Our loop in four vector lanes for long runs, or null. */
+    private final Poly1305Vector lanes;
+    /** h handed to and from the lanes. */
+    private final long[] laneH;
+    /** Whether the lanes hold the powers of the current key's r. */
+    private boolean lanesKeyed;
 
-    /** useJdk: SunJCE's block loop if the JVM lets us use it ({@link JdkPoly1305}); false forces ours. */
+    /**
+     * useJdk: SunJCE's block loop if the JVM lets us use it ({@link JdkPoly1305}); false, or where it may not: our
+     * loop, in vector lanes where they are usable.
+     */
     Poly1305(boolean useJdk) {
-        this(useJdk && JdkPoly1305.AVAILABLE ? new JdkPoly1305() : null);
+        this(useJdk && JdkPoly1305.AVAILABLE ? new JdkPoly1305() : null,
+                useJdk && JdkPoly1305.AVAILABLE || !Lanes.USABLE ? null : new Poly1305Vector());
     }
 
+    /** SunJCE's loop, or with null our scalar loop alone. */
     Poly1305(JdkPoly1305 jdk) {
-        this.jdk = jdk;
+        this(jdk, null);
     }
 
-    static String implementation() {
-        return JdkPoly1305.AVAILABLE ? "SunJCE Poly1305.processMultipleBlocks (intrinsic where HotSpot has one)"
-                : "jwg pure-Java Poly1305";
+    /** Our loop, in the given lanes for long runs. */
+    Poly1305(Poly1305Vector lanes) {
+        this(null, lanes);
+    }
+
+    private Poly1305(JdkPoly1305 jdk, Poly1305Vector lanes) {
+        this.jdk = jdk;
+        this.lanes = lanes;
+        this.laneH = lanes == null ? null : new long[5];
+    }
+
+    /** What {@code new Poly1305(useJdk)} runs. */
+    static String implementation(boolean useJdk) {
+        if (useJdk && JdkPoly1305.AVAILABLE) {
+            return "SunJCE Poly1305.processMultipleBlocks (intrinsic where HotSpot has one)";
+        }
+        return Lanes.USABLE ? "jwg Poly1305 in four 64-bit vector lanes (jdk.incubator.vector)"
+                : "jwg scalar Poly1305";
+    }
+
+    boolean usesLanes() {
+        return lanes != null;
     }
 
     boolean usesJdk() {
@@ -59,6 +104,7 @@ final class Poly1305 {
             r[0] = r0; r[1] = r1; r[2] = r2; r[3] = r3; r[4] = r4;
             Arrays.fill(jdk.acc(), 0);
         }
+        lanesKeyed = false;
         pad0 = (long) LONG_LE.get(key, off + 16);
         pad1 = (long) LONG_LE.get(key, off + 24);
         h0 = h1 = h2 = h3 = h4 = 0;
@@ -87,6 +133,20 @@ final class Poly1305 {
         if (jdk != null) {
             jdk.blocks(m, off, len);
             return;
+        }
+        if (lanes != null && len >= Poly1305Vector.MIN_LEN) {
+            if (!lanesKeyed) {
+                lanes.init(r0, r1, r2, r3, r4);
+                lanesKeyed = true;
+            }
+            int run = len & ~63;
+            long[] h = laneH;
+            h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4;
+            lanes.blocks(h, m, off, run);
+            h0 = h[0]; h1 = h[1]; h2 = h[2]; h3 = h[3]; h4 = h[4];
+            Arrays.fill(h, 0);
+            off += run;
+            len -= run;
         }
         long a0 = h0, a1 = h1, a2 = h2, a3 = h3, a4 = h4;
         final long q0 = r0, q1 = r1, q2 = r2, q3 = r3, q4 = r4;
@@ -218,6 +278,10 @@ final class Poly1305 {
         if (jdk != null) {
             Arrays.fill(jdk.acc(), 0);
             Arrays.fill(jdk.r(), 0);
+        }
+        if (lanes != null) {
+            lanes.wipe();
+            lanesKeyed = false;
         }
         r0 = r1 = r2 = r3 = r4 = 0;
         h0 = h1 = h2 = h3 = h4 = 0;
