@@ -66,6 +66,7 @@ public class AeadBench {
 
     @Setup
     public void setUp() throws GeneralSecurityException {
+        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does at start-up
         SecureRandom random = Fixtures.seededRandom(size);
         rawKey = new byte[32];
         random.nextBytes(rawKey);

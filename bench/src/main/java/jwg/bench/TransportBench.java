@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import javax.crypto.SecretKey;
 import jwg.noise.Aead;
+import jwg.noise.ChaCha20Poly1305;
 import jwg.noise.Drop;
 import jwg.noise.Keypair;
 import jwg.noise.Message;
@@ -65,6 +66,7 @@ public class TransportBench {
 
     @Setup
     public void setUp() {
+        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does at start-up
         mtu = size <= Protocol.DEFAULT_MTU ? Protocol.DEFAULT_MTU : 0;
         int padded = Keypair.paddedLength(size, mtu);
         Fixtures.check(padded == size, "no padding at size " + size);

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import jwg.noise.ChaCha20Poly1305;
 import jwg.noise.Dh;
 import jwg.noise.Drop;
 import jwg.noise.Handshake;
@@ -76,6 +77,7 @@ public class PipelineBench {
 
     @Setup(Level.Trial)
     public void setUp() {
+        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does at start-up
         world = new World(workers);
     }
 

@@ -29,48 +29,57 @@ final class Poly1305 {
     private long h0, h1, h2, h3, h4;
     private long pad0, pad1;
     private final byte[] last = new byte[TAG_LEN];
+    /** Whether jdk.incubator.vector is in the boot layer: without it {@link Poly1305Vector} cannot even load. */
+    private static final boolean VECTOR_MODULE =
+            ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
     /**
-     * Whether {@link Poly1305Vector} may run: its module is in the boot layer (without it, loading the class would
-     * fail) and it agrees with the scalar loop. Checked on first use, not at start-up: the check runs the Vector API
-     * in the interpreter, which takes milliseconds.
+     * Set once {@link Poly1305Vector#warmUp} has had C2 compile the lanes and checked them against the scalar loop.
+     * Until then every instance runs the scalar loop: before C2, the Vector API boxes every vector (~100 objects a
+     * block), and a daemon whose first packets went through the lanes answered its first packet after 90 ms instead
+     * of 39 (bench/compare, same run).
      */
-    private static final class Lanes {
-        static final boolean USABLE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
-                && Poly1305Vector.works();
-    }
+    static volatile boolean lanesWarm;
 
     /** SunJCE's intrinsic block loop, or null for ours. */
     private final JdkPoly1305 jdk;
-    /** Our loop in four vector lanes for long runs, or null. */
-    private final Poly1305Vector lanes;
+    /** Whether this instance may run the lanes, once they are warm. */
+    private final boolean lanesAllowed;
+    /** Our loop in four vector lanes for long runs: made on first use, or given. */
+    private Poly1305Vector lanes;
     /** h handed to and from the lanes. */
-    private final long[] laneH;
+    private long[] laneH;
     /** Whether the lanes hold the powers of the current key's r. */
     private boolean lanesKeyed;
 
     /**
      * useJdk: SunJCE's block loop if the JVM lets us use it ({@link JdkPoly1305}); false, or where it may not: our
-     * loop, in vector lanes where they are usable.
+     * loop, in vector lanes once they are warm.
      */
     Poly1305(boolean useJdk) {
-        this(useJdk && JdkPoly1305.AVAILABLE ? new JdkPoly1305() : null,
-                useJdk && JdkPoly1305.AVAILABLE || !Lanes.USABLE ? null : new Poly1305Vector());
+        this.jdk = useJdk && JdkPoly1305.AVAILABLE ? new JdkPoly1305() : null;
+        this.lanesAllowed = jdk == null && VECTOR_MODULE;
     }
 
     /** SunJCE's loop, or with null our scalar loop alone. */
     Poly1305(JdkPoly1305 jdk) {
-        this(jdk, null);
-    }
-
-    /** Our loop, in the given lanes for long runs. */
-    Poly1305(Poly1305Vector lanes) {
-        this(null, lanes);
-    }
-
-    private Poly1305(JdkPoly1305 jdk, Poly1305Vector lanes) {
         this.jdk = jdk;
+        this.lanesAllowed = false;
+    }
+
+    /** Our loop, in the given lanes for long runs from the start (tests). */
+    Poly1305(Poly1305Vector lanes) {
+        this.jdk = null;
+        this.lanesAllowed = true;
         this.lanes = lanes;
-        this.laneH = lanes == null ? null : new long[5];
+        this.laneH = new long[5];
+    }
+
+    /**
+     * Readies the lanes for every instance that may use them ({@link Poly1305Vector#warmUp}); returns whether they
+     * are in use (never without the Vector API).
+     */
+    static boolean warmUpLanes() {
+        return VECTOR_MODULE && Poly1305Vector.warmUp();
     }
 
     /** What {@code new Poly1305(useJdk)} runs. */
@@ -78,11 +87,21 @@ final class Poly1305 {
         if (useJdk && JdkPoly1305.AVAILABLE) {
             return "SunJCE Poly1305.processMultipleBlocks (intrinsic where HotSpot has one)";
         }
-        return Lanes.USABLE ? "jwg Poly1305 in four 64-bit vector lanes (jdk.incubator.vector)"
+        return VECTOR_MODULE ? "jwg Poly1305, in four 64-bit vector lanes once warmed up (jdk.incubator.vector)"
                 : "jwg scalar Poly1305";
     }
 
+    /** Whether long runs go through the vector lanes now. */
     boolean usesLanes() {
+        return lanes != null || lanesAllowed && lanesWarm;
+    }
+
+    /** Whether the lanes may run now, making them on first use. */
+    private boolean lanesReady() {
+        if (lanes == null && lanesAllowed && lanesWarm) {
+            lanes = new Poly1305Vector();
+            laneH = new long[5];
+        }
         return lanes != null;
     }
 
@@ -134,7 +153,7 @@ final class Poly1305 {
             jdk.blocks(m, off, len);
             return;
         }
-        if (lanes != null && len >= Poly1305Vector.MIN_LEN) {
+        if (len >= Poly1305Vector.MIN_LEN && lanesReady()) {
             if (!lanesKeyed) {
                 lanes.init(r0, r1, r2, r3, r4);
                 lanesKeyed = true;

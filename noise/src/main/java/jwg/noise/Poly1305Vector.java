@@ -12,9 +12,9 @@ import jdk.incubator.vector.VectorSpecies;
  * API), for CPUs where HotSpot has no Poly1305 stub: AVX2 without AVX-512 IFMA or AVX-IFMA. {@link Poly1305} hands it
  * the long runs of whole blocks and keeps everything else. Not thread-safe: one per {@link Poly1305}.
  *
- * <p>The arithmetic. Lane j accumulates blocks j, j+4, j+8, ... by Horner's rule in r^4: {@code A = A·r^4 + m}. After
- * the last group, lane j is multiplied by r^(4-j) and the lanes are summed, which gives exactly the serial
- * {@code h = (h + m)·r} over the same blocks; the caller's h enters lane 0 with the first group. Numbers are five
+ * <p>The arithmetic. Lane j accumulates blocks j, j+4, j+8, ... by Horner's rule in r^4: {@code A = (A + m)·r^4}, except
+ * that after the last group lane j is multiplied by r^(4-j) instead; the lanes summed then give exactly the serial
+ * {@code h = (h + m)·r} over the same blocks. The caller's h enters lane 0 before the first group. Numbers are five
  * 26-bit limbs, as in {@link Poly1305}: accumulator limbs stay under 2^28 and the r^k limbs (times 5 where 2^130 folds
  * back) under 2^29, so every product fits in 57 bits and a sum of five in 60.
  *
@@ -44,7 +44,28 @@ final class Poly1305Vector {
     /** The same transposed for the final step: lanes[4i + j] is limb i of r^(4-j). */
     private final long[] lanes = new long[20];
 
-    /** Whether the lanes' result matches the scalar loop's on a test message; checked once, before any use. */
+    /**
+     * Runs the lanes until C2 has compiled them, checks the compiled lanes against the scalar loop and, if they agree,
+     * lets every {@link Poly1305} that may use them do so. Returns whether they are in use. For a start-up thread of
+     * low priority: the first thousand or so messages run before C2, boxing every vector (~80 MB of short-lived
+     * garbage, about a second of one core on a 2-core EPYC). C2 compiled the loop after ~700 messages of 1 KB here.
+     */
+    static synchronized boolean warmUp() {
+        if (!Poly1305.lanesWarm) {
+            Poly1305Vector v = new Poly1305Vector();
+            byte[] msg = new byte[1024];
+            long[] h = new long[5];
+            for (int i = 0; i < 3000; i++) {
+                msg[i & 1023] = (byte) i;
+                v.init(0x3ffffff, 0x3fffffe, 0x3ffffff, 0xffffff, i & 0x3ffffff);
+                v.blocks(h, msg, 0, msg.length);
+            }
+            Poly1305.lanesWarm = works();
+        }
+        return Poly1305.lanesWarm;
+    }
+
+    /** Whether the lanes' result matches the scalar loop's on a test message. */
     static boolean works() {
         try {
             byte[] key = new byte[32];
@@ -106,94 +127,86 @@ final class Poly1305Vector {
     void blocks(long[] h, byte[] m, int off, int len) {
         LongVector m26 = LongVector.broadcast(L, M26);
         LongVector bit128 = LongVector.broadcast(L, 1L << 24);
+        // The multipliers, masked once here: C2 sees the mask wherever the value is used.
         long[] p = pow;
-        LongVector r0 = LongVector.broadcast(L, p[15]);
-        LongVector r1 = LongVector.broadcast(L, p[16]);
-        LongVector r2 = LongVector.broadcast(L, p[17]);
-        LongVector r3 = LongVector.broadcast(L, p[18]);
-        LongVector r4 = LongVector.broadcast(L, p[19]);
-        LongVector s1 = r1.mul(5);
-        LongVector s2 = r2.mul(5);
-        LongVector s3 = r3.mul(5);
-        LongVector s4 = r4.mul(5);
-
-        // The first group, with h added into lane 0.
-        LongVector w01 = ByteVector.fromArray(B, m, off).reinterpretAsLongs();
-        LongVector w23 = ByteVector.fromArray(B, m, off + 32).reinterpretAsLongs();
-        LongVector lo = w01.rearrange(LOW, w23);
-        LongVector hi = w01.rearrange(HIGH, w23);
+        LongVector r0 = LongVector.broadcast(L, p[15]).and(U32);
+        LongVector r1 = LongVector.broadcast(L, p[16]).and(U32);
+        LongVector r2 = LongVector.broadcast(L, p[17]).and(U32);
+        LongVector r3 = LongVector.broadcast(L, p[18]).and(U32);
+        LongVector r4 = LongVector.broadcast(L, p[19]).and(U32);
+        LongVector s1 = r1.mul(5).and(U32);
+        LongVector s2 = r2.mul(5).and(U32);
+        LongVector s3 = r3.mul(5).and(U32);
+        LongVector s4 = r4.mul(5).and(U32);
         LongVector zero = LongVector.zero(L);
-        LongVector a0 = lo.and(m26).add(zero.withLane(0, h[0]));
-        LongVector a1 = lo.lanewise(VectorOperators.LSHR, 26).and(m26).add(zero.withLane(0, h[1]));
-        LongVector a2 = lo.lanewise(VectorOperators.LSHR, 52).or(hi.lanewise(VectorOperators.LSHL, 12)).and(m26)
-                .add(zero.withLane(0, h[2]));
-        LongVector a3 = hi.lanewise(VectorOperators.LSHR, 14).and(m26).add(zero.withLane(0, h[3]));
-        LongVector a4 = hi.lanewise(VectorOperators.LSHR, 40).or(bit128).add(zero.withLane(0, h[4]));
-
-        // Every further group: A = A·r^4 + m.
-        for (int end = off + len, at = off + 64; at < end; at += 64) {
-            w01 = ByteVector.fromArray(B, m, at).reinterpretAsLongs();
-            w23 = ByteVector.fromArray(B, m, at + 32).reinterpretAsLongs();
-            lo = w01.rearrange(LOW, w23);
-            hi = w01.rearrange(HIGH, w23);
+        LongVector a0 = zero.withLane(0, h[0]);
+        LongVector a1 = zero.withLane(0, h[1]);
+        LongVector a2 = zero.withLane(0, h[2]);
+        LongVector a3 = zero.withLane(0, h[3]);
+        LongVector a4 = zero.withLane(0, h[4]);
+        // Each group: A += m, then A ·= r^4; after the last group, A ·= (r^4, r^3, r^2, r) lane by lane instead.
+        // One copy of each step keeps the method small enough to compile quickly and with little memory: with a
+        // separate first group and a separate last product it took C2 ~40 MB for a moment, at every start.
+        for (int last = off + len - 64; ; off += 64) {
+            LongVector w01 = ByteVector.fromArray(B, m, off).reinterpretAsLongs();
+            LongVector w23 = ByteVector.fromArray(B, m, off + 32).reinterpretAsLongs();
+            LongVector lo = w01.rearrange(LOW, w23);
+            LongVector hi = w01.rearrange(HIGH, w23);
+            a0 = a0.add(lo.and(m26));
+            a1 = a1.add(lo.lanewise(VectorOperators.LSHR, 26).and(m26));
+            a2 = a2.add(lo.lanewise(VectorOperators.LSHR, 52).or(hi.lanewise(VectorOperators.LSHL, 12)).and(m26));
+            a3 = a3.add(hi.lanewise(VectorOperators.LSHR, 14).and(m26));
+            a4 = a4.add(hi.lanewise(VectorOperators.LSHR, 40).or(bit128));
+            if (off == last) {
+                long[] q = lanes;
+                r0 = LongVector.fromArray(L, q, 0).and(U32);
+                r1 = LongVector.fromArray(L, q, 4).and(U32);
+                r2 = LongVector.fromArray(L, q, 8).and(U32);
+                r3 = LongVector.fromArray(L, q, 12).and(U32);
+                r4 = LongVector.fromArray(L, q, 16).and(U32);
+                s1 = r1.mul(5).and(U32);
+                s2 = r2.mul(5).and(U32);
+                s3 = r3.mul(5).and(U32);
+                s4 = r4.mul(5).and(U32);
+            }
             LongVector x0 = a0.and(U32), x1 = a1.and(U32), x2 = a2.and(U32), x3 = a3.and(U32), x4 = a4.and(U32);
-            LongVector d0 = x0.mul(r0.and(U32)).add(x1.mul(s4.and(U32))).add(x2.mul(s3.and(U32)))
-                    .add(x3.mul(s2.and(U32))).add(x4.mul(s1.and(U32)));
-            LongVector d1 = x0.mul(r1.and(U32)).add(x1.mul(r0.and(U32))).add(x2.mul(s4.and(U32)))
-                    .add(x3.mul(s3.and(U32))).add(x4.mul(s2.and(U32)));
-            LongVector d2 = x0.mul(r2.and(U32)).add(x1.mul(r1.and(U32))).add(x2.mul(r0.and(U32)))
-                    .add(x3.mul(s4.and(U32))).add(x4.mul(s3.and(U32)));
-            LongVector d3 = x0.mul(r3.and(U32)).add(x1.mul(r2.and(U32))).add(x2.mul(r1.and(U32)))
-                    .add(x3.mul(r0.and(U32))).add(x4.mul(s4.and(U32)));
-            LongVector d4 = x0.mul(r4.and(U32)).add(x1.mul(r3.and(U32))).add(x2.mul(r2.and(U32)))
-                    .add(x3.mul(r1.and(U32))).add(x4.mul(r0.and(U32)));
+            LongVector d0 = x0.mul(r0).add(x1.mul(s4)).add(x2.mul(s3)).add(x3.mul(s2)).add(x4.mul(s1));
+            LongVector d1 = x0.mul(r1).add(x1.mul(r0)).add(x2.mul(s4)).add(x3.mul(s3)).add(x4.mul(s2));
+            LongVector d2 = x0.mul(r2).add(x1.mul(r1)).add(x2.mul(r0)).add(x3.mul(s4)).add(x4.mul(s3));
+            LongVector d3 = x0.mul(r3).add(x1.mul(r2)).add(x2.mul(r1)).add(x3.mul(r0)).add(x4.mul(s4));
+            LongVector d4 = x0.mul(r4).add(x1.mul(r3)).add(x2.mul(r2)).add(x3.mul(r1)).add(x4.mul(r0));
             // The scalar loop's partial carry, lane by lane.
             d1 = d1.add(d0.lanewise(VectorOperators.LSHR, 26));
             d2 = d2.add(d1.lanewise(VectorOperators.LSHR, 26));
             d3 = d3.add(d2.lanewise(VectorOperators.LSHR, 26));
             d4 = d4.add(d3.lanewise(VectorOperators.LSHR, 26));
             LongVector c0 = d0.and(m26).add(d4.lanewise(VectorOperators.LSHR, 26).mul(5));
-            a0 = c0.and(m26).add(lo.and(m26));
-            a1 = d1.and(m26).add(c0.lanewise(VectorOperators.LSHR, 26))
-                    .add(lo.lanewise(VectorOperators.LSHR, 26).and(m26));
-            a2 = d2.and(m26).add(lo.lanewise(VectorOperators.LSHR, 52).or(hi.lanewise(VectorOperators.LSHL, 12))
-                    .and(m26));
-            a3 = d3.and(m26).add(hi.lanewise(VectorOperators.LSHR, 14).and(m26));
-            a4 = d4.and(m26).add(hi.lanewise(VectorOperators.LSHR, 40).or(bit128));
+            a0 = c0.and(m26);
+            a1 = d1.and(m26).add(c0.lanewise(VectorOperators.LSHR, 26));
+            a2 = d2.and(m26);
+            a3 = d3.and(m26);
+            a4 = d4.and(m26);
+            if (off == last) {
+                break;
+            }
         }
 
-        // Lane j times r^(4-j), then the lanes summed (each lane's limb sum is under 2^60, so four fit).
-        long[] q = lanes;
-        r0 = LongVector.fromArray(L, q, 0);
-        r1 = LongVector.fromArray(L, q, 4);
-        r2 = LongVector.fromArray(L, q, 8);
-        r3 = LongVector.fromArray(L, q, 12);
-        r4 = LongVector.fromArray(L, q, 16);
-        s1 = r1.mul(5);
-        s2 = r2.mul(5);
-        s3 = r3.mul(5);
-        s4 = r4.mul(5);
-        LongVector x0 = a0.and(U32), x1 = a1.and(U32), x2 = a2.and(U32), x3 = a3.and(U32), x4 = a4.and(U32);
-        long d0 = x0.mul(r0.and(U32)).add(x1.mul(s4.and(U32))).add(x2.mul(s3.and(U32))).add(x3.mul(s2.and(U32)))
-                .add(x4.mul(s1.and(U32))).reduceLanes(VectorOperators.ADD);
-        long d1 = x0.mul(r1.and(U32)).add(x1.mul(r0.and(U32))).add(x2.mul(s4.and(U32))).add(x3.mul(s3.and(U32)))
-                .add(x4.mul(s2.and(U32))).reduceLanes(VectorOperators.ADD);
-        long d2 = x0.mul(r2.and(U32)).add(x1.mul(r1.and(U32))).add(x2.mul(r0.and(U32))).add(x3.mul(s4.and(U32)))
-                .add(x4.mul(s3.and(U32))).reduceLanes(VectorOperators.ADD);
-        long d3 = x0.mul(r3.and(U32)).add(x1.mul(r2.and(U32))).add(x2.mul(r1.and(U32))).add(x3.mul(r0.and(U32)))
-                .add(x4.mul(s4.and(U32))).reduceLanes(VectorOperators.ADD);
-        long d4 = x0.mul(r4.and(U32)).add(x1.mul(r3.and(U32))).add(x2.mul(r2.and(U32))).add(x3.mul(r1.and(U32)))
-                .add(x4.mul(r0.and(U32))).reduceLanes(VectorOperators.ADD);
-        d1 += d0 >>> 26;
-        d2 += d1 >>> 26;
-        d3 += d2 >>> 26;
-        d4 += d3 >>> 26;
-        long c0 = (d0 & M26) + (d4 >>> 26) * 5;
+        // The lanes summed (each limb under 2^27, so four fit easily), then one more partial carry.
+        long e0 = a0.reduceLanes(VectorOperators.ADD);
+        long e1 = a1.reduceLanes(VectorOperators.ADD);
+        long e2 = a2.reduceLanes(VectorOperators.ADD);
+        long e3 = a3.reduceLanes(VectorOperators.ADD);
+        long e4 = a4.reduceLanes(VectorOperators.ADD);
+        e1 += e0 >>> 26;
+        e2 += e1 >>> 26;
+        e3 += e2 >>> 26;
+        e4 += e3 >>> 26;
+        long c0 = (e0 & M26) + (e4 >>> 26) * 5;
         h[0] = c0 & M26;
-        h[1] = (d1 & M26) + (c0 >>> 26);
-        h[2] = d2 & M26;
-        h[3] = d3 & M26;
-        h[4] = d4 & M26;
+        h[1] = (e1 & M26) + (c0 >>> 26);
+        h[2] = e2 & M26;
+        h[3] = e3 & M26;
+        h[4] = e4 & M26;
     }
 
     /** Forgets the powers of r. */

@@ -24,9 +24,33 @@ class Poly1305VectorTest {
         assertTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(),
                 "needs --add-modules jdk.incubator.vector (jwg.argLine in the parent pom)");
         assertTrue(Poly1305Vector.works());
+        // Until warmed up, the AEAD's Poly1305 keeps to its scalar loop; after, it takes the lanes (unless the CPU
+        // has IFMA, where SunJCE's loop with its stub runs and there is nothing to warm).
+        assertEquals(!JdkPoly1305.INTRINSIC_LIKELY, ChaCha20Poly1305.warmUpVectorLanes());
+        assertTrue(jwg.noise.Poly1305.warmUpLanes());
         assertEquals(!JdkPoly1305.INTRINSIC_LIKELY, new jwg.noise.Poly1305(JdkPoly1305.INTRINSIC_LIKELY).usesLanes(),
                 jwg.noise.Poly1305.implementation(JdkPoly1305.INTRINSIC_LIKELY));
         assertTrue(new jwg.noise.Poly1305(false).usesLanes());
+    }
+
+    /** An instance made before the warm-up switches to the lanes after it, with the same tags. */
+    @Test
+    void theAeadSwitchesToTheLanesOnceWarmAndAgreesWithItselfBefore() {
+        jwg.noise.Poly1305 p = new jwg.noise.Poly1305(false);
+        byte[] key = random(32);
+        byte[] msg = random(1408);
+        byte[] before = new byte[16];
+        p.init(key, 0);
+        p.padded(msg, 0, msg.length);
+        p.finish(before, 0);
+        assertTrue(jwg.noise.Poly1305.warmUpLanes());
+        assertTrue(p.usesLanes());
+        byte[] after = new byte[16];
+        p.init(key, 0);
+        p.padded(msg, 0, msg.length);
+        p.finish(after, 0);
+        assertArrayEquals(before, after);
+        assertArrayEquals(bouncyCastle(key, msg, 0, msg.length), after);
     }
 
     /** Every length from one block short of the lanes' minimum to past two kilobytes, in steps of one block. */

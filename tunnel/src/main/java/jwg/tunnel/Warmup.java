@@ -1,6 +1,7 @@
 package jwg.tunnel;
 
 import java.security.SecureRandom;
+import jwg.noise.ChaCha20Poly1305;
 import jwg.noise.CookieChecker;
 import jwg.noise.CookieGenerator;
 import jwg.noise.Handshake;
@@ -14,7 +15,8 @@ import jwg.noise.StaticIdentity;
  * Runs the protocol's hot code (handshakes, sealing and opening) with throw-away keys, touching no device state, so
  * the JIT has compiled it before the first real packet: a cold JVM took ~570 ms from the first packet to its answer
  * and kept the ping RTT at 3-5 ms for its first seconds (bench/compare), against ~1 ms once compiled. The daemon runs
- * it on a low-priority thread once it is ready; the CDS training runs one round of it.
+ * it on a low-priority thread once it is ready; the CDS training runs one round of it. Poly1305's vector lanes come
+ * last, and only from then on carry packets ({@link ChaCha20Poly1305#warmUpVectorLanes}).
  */
 final class Warmup {
     private Warmup() {}
@@ -48,6 +50,8 @@ final class Warmup {
             int len = (i & 1) == 0 ? mtu : 64;
             receive.open(buf, 0, send.seal(buf, 0, len, mtu));
         }
+        // Last, once the path above is compiled: Poly1305's vector lanes, which real packets use only from here on.
+        ChaCha20Poly1305.warmUpVectorLanes();
     }
 
     private static Secret randomKey(SecureRandom random) {
