@@ -78,6 +78,19 @@ public final class ChaCha20Poly1305 {
         return !JdkPoly1305.INTRINSIC_LIKELY && Poly1305.warmUpLanes();
     }
 
+    /** Whether {@link #warmUpVectorLanes} could put the lanes to use here (the Vector API, no IFMA). */
+    public static boolean vectorLanesPossible() {
+        return !JdkPoly1305.INTRINSIC_LIKELY && Poly1305.lanesPossible();
+    }
+
+    /**
+     * Whether some instance has sealed or opened enough (64 MB in messages of 256 B or more) through Poly1305's scalar
+     * loop that warming up the lanes is worth it, and they are not warm yet.
+     */
+    public static boolean vectorLanesWanted() {
+        return Poly1305.lanesWanted && !Poly1305.lanesWarm;
+    }
+
     /** Which ChaCha20 and Poly1305 code {@code new ChaCha20Poly1305()} runs, for logs and benchmark reports. */
     public static String implementation() {
         return ChaCha20.implementation() + "; " + Poly1305.implementation(JdkPoly1305.INTRINSIC_LIKELY);

@@ -39,6 +39,19 @@ final class Poly1305 {
      * of 39 (bench/compare, same run).
      */
     static volatile boolean lanesWarm;
+    /**
+     * What an instance carries through its scalar loop, in runs the lanes would take, before it asks for them: about
+     * 0.3 s of a bulk transfer here, and over twice the 28 MB the daemon's start-up warm-up runs through its own.
+     */
+    static final long WANT_LANES_AFTER = 64L << 20;
+    /**
+     * Set once some instance has carried {@link #WANT_LANES_AFTER} bytes through its scalar loop in runs the lanes
+     * would take: traffic worth their warm-up, which a daemon runs only then
+     * ({@link ChaCha20Poly1305#warmUpVectorLanes}).
+     */
+    static volatile boolean lanesWanted;
+    /** Bytes of long runs this instance's scalar loop took while the lanes were not warm. */
+    private long scalarBytes;
 
     /** SunJCE's intrinsic block loop, or null for ours. */
     private final JdkPoly1305 jdk;
@@ -80,6 +93,11 @@ final class Poly1305 {
      */
     static boolean warmUpLanes() {
         return VECTOR_MODULE && Poly1305Vector.warmUp();
+    }
+
+    /** Whether this JVM can run the lanes at all (it has the Vector API). */
+    static boolean lanesPossible() {
+        return VECTOR_MODULE;
     }
 
     /** What {@code new Poly1305(useJdk)} runs. */
@@ -153,7 +171,11 @@ final class Poly1305 {
             jdk.blocks(m, off, len);
             return;
         }
-        if (len >= Poly1305Vector.MIN_LEN && lanesReady()) {
+        if (len >= Poly1305Vector.MIN_LEN && !lanesReady() && lanesAllowed && !lanesWanted
+                && (scalarBytes += len) >= WANT_LANES_AFTER) {
+            lanesWanted = true;
+        }
+        if (len >= Poly1305Vector.MIN_LEN && lanes != null) {
             if (!lanesKeyed) {
                 lanes.init(r0, r1, r2, r3, r4);
                 lanesKeyed = true;

@@ -2,6 +2,7 @@ package jwg.noise;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -31,6 +32,39 @@ class Poly1305VectorTest {
         assertEquals(!JdkPoly1305.INTRINSIC_LIKELY, new jwg.noise.Poly1305(JdkPoly1305.INTRINSIC_LIKELY).usesLanes(),
                 jwg.noise.Poly1305.implementation(JdkPoly1305.INTRINSIC_LIKELY));
         assertTrue(new jwg.noise.Poly1305(false).usesLanes());
+    }
+
+    /** Long runs through the scalar loop ask for the lanes once there are enough of them; short ones never do. */
+    @Test
+    void enoughTrafficThroughTheScalarLoopAsksForTheLanes() {
+        boolean warm = jwg.noise.Poly1305.lanesWarm;
+        try {
+            jwg.noise.Poly1305.lanesWarm = false;
+            jwg.noise.Poly1305.lanesWanted = false;
+            jwg.noise.Poly1305 p = new jwg.noise.Poly1305(false);
+            byte[] key = random(32);
+            byte[] small = random(Poly1305Vector.MIN_LEN - 16);
+            byte[] large = random(65536);
+            for (long done = 0; done < 2 * jwg.noise.Poly1305.WANT_LANES_AFTER; done += small.length) {
+                p.init(key, 0);
+                p.padded(small, 0, small.length);
+                p.finish(new byte[16], 0);
+            }
+            assertFalse(ChaCha20Poly1305.vectorLanesWanted(), "short messages asked for the lanes");
+            for (long done = 0; done < jwg.noise.Poly1305.WANT_LANES_AFTER - large.length; done += large.length) {
+                p.init(key, 0);
+                p.padded(large, 0, large.length);
+                p.finish(new byte[16], 0);
+            }
+            assertFalse(ChaCha20Poly1305.vectorLanesWanted(),
+                    "asked for the lanes before " + jwg.noise.Poly1305.WANT_LANES_AFTER + " bytes");
+            p.init(key, 0);
+            p.padded(large, 0, large.length);
+            p.finish(new byte[16], 0);
+            assertTrue(ChaCha20Poly1305.vectorLanesWanted());
+        } finally {
+            jwg.noise.Poly1305.lanesWarm = warm;
+        }
     }
 
     /** An instance made before the warm-up switches to the lanes after it, with the same tags. */

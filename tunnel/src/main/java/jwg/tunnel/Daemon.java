@@ -138,6 +138,11 @@ final class Daemon {
         Thread warmup = new Thread(() -> {
             Posix.lowestPriority();
             Warmup.run(40, 20_000);
+            try {
+                Warmup.vectorLanesOnceBusy();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }, "jwg-warmup");
         warmup.setDaemon(true);
         warmup.start();

@@ -15,8 +15,8 @@ import jwg.noise.StaticIdentity;
  * Runs the protocol's hot code (handshakes, sealing and opening) with throw-away keys, touching no device state, so
  * the JIT has compiled it before the first real packet: a cold JVM took ~570 ms from the first packet to its answer
  * and kept the ping RTT at 3-5 ms for its first seconds (bench/compare), against ~1 ms once compiled. The daemon runs
- * it on a low-priority thread once it is ready; the CDS training runs one round of it. Poly1305's vector lanes come
- * last, and only from then on carry packets ({@link ChaCha20Poly1305#warmUpVectorLanes}).
+ * it on a low-priority thread once it is ready; the CDS training runs one round of it. Poly1305's vector lanes are
+ * warmed up later, once traffic wants them ({@link #vectorLanesOnceBusy}).
  */
 final class Warmup {
     private Warmup() {}
@@ -50,7 +50,22 @@ final class Warmup {
             int len = (i & 1) == 0 ? mtu : 64;
             receive.open(buf, 0, send.seal(buf, 0, len, mtu));
         }
-        // Last, once the path above is compiled: Poly1305's vector lanes, which real packets use only from here on.
+    }
+
+    /**
+     * Waits, looking once a second, until the AEAD has carried enough traffic to want Poly1305's vector lanes
+     * ({@link ChaCha20Poly1305#vectorLanesWanted}), then warms them up; returns at once where there are none. Not at
+     * start-up: until C2 has compiled them the lanes box every vector, and their warm-up's garbage and compilations,
+     * run while the daemon started, delayed its first packet from 47 to 154 ms and left it at 106 MiB idle instead of
+     * 69 (bench/compare, same run). A daemon that never moves bulk data never pays for them.
+     */
+    static void vectorLanesOnceBusy() throws InterruptedException {
+        if (!ChaCha20Poly1305.vectorLanesPossible()) {
+            return;
+        }
+        while (!ChaCha20Poly1305.vectorLanesWanted()) {
+            Thread.sleep(1000);
+        }
         ChaCha20Poly1305.warmUpVectorLanes();
     }
 
