@@ -138,14 +138,21 @@ final class Daemon {
         Thread warmup = new Thread(() -> {
             Posix.lowestPriority();
             Warmup.run(40, 20_000);
+        }, "jwg-warmup");
+        warmup.setDaemon(true);
+        warmup.start();
+        // At the normal priority: it runs while traffic flows, and at nice 19 under a transfer on 2 cores it had not
+        // finished a minute later (the TCP that wanted the lanes ran without them; the latency run after it, with
+        // their garbage).
+        Thread lanes = new Thread(() -> {
             try {
                 Warmup.vectorLanesOnceBusy();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }, "jwg-warmup");
-        warmup.setDaemon(true);
-        warmup.start();
+        }, "jwg-lanes");
+        lanes.setDaemon(true);
+        lanes.start();
         try {
             done.await();
         } catch (InterruptedException e) {
