@@ -7,6 +7,12 @@ import java.nio.file.Path;
 
 /** What the interop tests need from the machine: root, and the stock tools that bin/test installs. */
 final class Environment {
+    /**
+     * The full run (-Djwg.interop.full=true, which interop-tests/run gives): every control pairing and every watch at
+     * its full length. Without it (CI, held to 45 minutes) the longest scenarios run shorter, each saying how.
+     */
+    static final boolean FULL = Boolean.getBoolean("jwg.interop.full");
+
     private Environment() {}
 
     /** Skips when not root, with the reason; under CI (which runs as root) a missing privilege is a failure. */

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -13,7 +15,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Keepalives across a silent period (§6.5 of the whitepaper), counted in {@code wg show transfer}, where a keepalive
  * is an empty transport message of 32 bytes. The passive one: a side that received data and sent nothing back sends
  * one keepalive KEEPALIVE_TIMEOUT (10 s) later, and only one. The persistent one: a side with persistent-keepalive N
- * sends one every N seconds while nothing else is sent, and the session survives the silence.
+ * sends one every N seconds while nothing else is sent, and the session survives the silence. Each waits out a timer
+ * with an idle tunnel, so the pairings run side by side, each in namespaces of its own; those with the kernel take
+ * turns on its guest.
  */
 class KeepaliveIT {
     private static final int KEEPALIVE = 32;
@@ -32,8 +36,13 @@ class KeepaliveIT {
     @DisplayName("passive keepalive: a sends one, 10 s after data it did not answer")
     @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
+    @Execution(ExecutionMode.CONCURRENT)
     void theSideThatReceivedDataLastSendsOneKeepaliveAfterKeepaliveTimeout(Implementation a, Implementation b)
-            throws InterruptedException {
+            throws Exception {
+        Pair.inTurn(a, b, KeepaliveIT::passive);
+    }
+
+    private static void passive(Implementation a, Implementation b) throws InterruptedException {
         try (Pair p = Pair.of(a, b)) {
             assertTrue(p.a.ping(p.b.inner4, 1), p + ": no reply to a's ping");
             long replied = System.nanoTime();
@@ -57,7 +66,12 @@ class KeepaliveIT {
     @DisplayName("persistent keepalive: a sends one every 2 s across a silent period")
     @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairings"})
-    void persistentKeepaliveKeepsSendingThroughSilence(Implementation a, Implementation b) throws InterruptedException {
+    @Execution(ExecutionMode.CONCURRENT)
+    void persistentKeepaliveKeepsSendingThroughSilence(Implementation a, Implementation b) throws Exception {
+        Pair.inTurn(a, b, KeepaliveIT::persistent);
+    }
+
+    private static void persistent(Implementation a, Implementation b) throws InterruptedException {
         try (Pair p = Pair.of(a, b)) {
             assertTrue(p.a.ping(p.b.inner4, 1), p + ": no reply to a's ping");
             p.a.wg("set", p.a.ifname, "peer", p.b.publicKey, "persistent-keepalive", "2").orFail("persistent-keepalive");

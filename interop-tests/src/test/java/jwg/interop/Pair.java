@@ -3,6 +3,7 @@ package jwg.interop;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
 
@@ -13,6 +14,8 @@ import org.junit.jupiter.params.provider.Arguments;
  */
 final class Pair implements AutoCloseable {
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
+    /** Held by a pairing with the kernel for as long as it runs: its guest is one host, which a pair resets. */
+    private static final ReentrantLock GUEST = new ReentrantLock();
 
     final Node a;
     final Node b;
@@ -62,12 +65,32 @@ final class Pair implements AutoCloseable {
      * controls took 4.5 of the 9 minutes RekeyIT took, and of the 47 the whole run took.
      */
     static Stream<Arguments> kernelPairingsOfLongScenarios() {
-        if (Boolean.getBoolean("jwg.interop.full")) {
+        if (Environment.FULL) {
             return kernelPairings();
         }
         String subject = Implementation.subject().name();
         return kernelPairings().filter(args -> Stream.of(args.get())
                 .anyMatch(i -> ((Implementation) i).name().equals(subject)));
+    }
+
+    /** A scenario of a pairing, for tests whose pairings run side by side: those with the kernel take turns. */
+    interface Scenario {
+        void run(Implementation a, Implementation b) throws Exception;
+    }
+
+    /** Runs scenario for (a, b), holding the kernel guest first when either side is the kernel. */
+    static void inTurn(Implementation a, Implementation b, Scenario scenario) throws Exception {
+        boolean guest = a.isKernel() || b.isKernel();
+        if (guest) {
+            GUEST.lock();
+        }
+        try {
+            scenario.run(a, b);
+        } finally {
+            if (guest) {
+                GUEST.unlock();
+            }
+        }
     }
 
     /** The kernel pairings where the kernel is b (the side a scenario acts on), for scenarios only a namespace can drive. */

@@ -3,7 +3,6 @@ package jwg.interop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,7 +23,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RekeyIT {
     private static final int REKEY_AFTER_TIME = 120;
     private static final int PINGS = 130;
-    private static final ReentrantLock GUEST = new ReentrantLock();
 
     @BeforeAll
     static void tools() {
@@ -36,18 +34,9 @@ class RekeyIT {
     @ParameterizedTest(name = "{0} → {1}")
     @MethodSource({"jwg.interop.Pair#pairings", "jwg.interop.Pair#kernelPairingsOfLongScenarios"})
     @Execution(ExecutionMode.CONCURRENT)   // the pairings side by side; the class still runs alone
-    void theInitiatorRekeysAfter120SecondsWithoutInterruptingTraffic(Implementation a, Implementation b) {
-        boolean guest = a.isKernel() || b.isKernel();
-        if (guest) {
-            GUEST.lock();
-        }
-        try {
-            rekey(a, b);
-        } finally {
-            if (guest) {
-                GUEST.unlock();
-            }
-        }
+    void theInitiatorRekeysAfter120SecondsWithoutInterruptingTraffic(Implementation a, Implementation b)
+            throws Exception {
+        Pair.inTurn(a, b, this::rekey);
     }
 
     private void rekey(Implementation a, Implementation b) {
