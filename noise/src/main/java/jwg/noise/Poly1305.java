@@ -13,10 +13,10 @@ import java.util.Arrays;
  * 5·r limbs that fold 2^130 back to 5) under 2^59, so one block is 25 plain {@code long} multiplies and a carry chain,
  * with no 128-bit arithmetic, which Java lacks.
  *
- * <p>Three block loops, one chosen per instance: SunJCE's where HotSpot has its stub ({@link JdkPoly1305}); else
- * {@link Poly1305Vector}'s four lanes for runs of at least {@link Poly1305Vector#MIN_LEN} bytes, where the JVM was
- * started with {@code --add-modules jdk.incubator.vector} and the lanes agree with this class on a test message;
- * else this class's own loop, which also does every run too short for the lanes.
+ * <p>Three block loops: SunJCE's where HotSpot has its stub ({@link JdkPoly1305}); else {@link Poly1305Vector}'s four
+ * lanes for runs of at least {@link Poly1305Vector#MIN_LEN} bytes, where the JVM was started with
+ * {@code --add-modules jdk.incubator.vector} and once {@link Poly1305Vector#warmUp} has compiled them and checked them
+ * against this class's loop; else, and for every shorter run, this class's own loop.
  */
 final class Poly1305 {
     static final int TAG_LEN = 16;
