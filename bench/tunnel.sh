@@ -18,10 +18,13 @@ tunnel_pair() { # [N]
 # Set by start_tunnel: the daemons' pids, and how long each start-up took (ms).
 pid_a="" pid_b="" startup_ms_a="" startup_ms_b=""
 
-# One bench run at a time on the machine: they share the namespace and interface names.
+# One bench run at a time on the machine: they share the namespace and interface names. Up to 30 s of waiting: the
+# last processes of the run before may still be exiting (CI's GarbageFloodIT, started 70 ms after OverloadIT ended,
+# found the lock held and failed).
 tunnel_lock() {
   exec 9>/run/lock/jwg-bench-tunnel.lock
-  flock -n 9 || { echo "$(basename "$0"): another bench run holds the machine (/run/lock/jwg-bench-tunnel.lock)" >&2; exit 1; }
+  flock -w 30 9 || { echo "$(basename "$0"): another bench run holds the machine (/run/lock/jwg-bench-tunnel.lock)" >&2
+                     exit 1; }
 }
 
 inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
