@@ -70,9 +70,9 @@ public final class ChaCha20Poly1305 {
 
     /**
      * Readies Poly1305's vector lanes where the JVM has the Vector API and HotSpot no Poly1305 stub: until this has run
-     * (on any thread), every instance uses Poly1305's scalar loop. Takes about a second of one core; for a start-up
-     * thread of low priority. Returns whether the lanes are in use; nothing is done where the CPU has IFMA, since
-     * there the AEAD runs SunJCE's Poly1305 loop with its stub.
+     * (on any thread), every instance uses Poly1305's scalar loop. Takes well under a second of one core; the daemon
+     * runs it once traffic wants the lanes ({@link #vectorLanesWanted}). Returns whether the lanes are in use; nothing
+     * is done where the CPU has IFMA, since there the AEAD runs SunJCE's Poly1305 loop with its stub.
      */
     public static boolean warmUpVectorLanes() {
         return !JdkPoly1305.INTRINSIC_LIKELY && Poly1305.warmUpLanes();

@@ -171,11 +171,11 @@ final class Poly1305 {
             jdk.blocks(m, off, len);
             return;
         }
-        if (len >= Poly1305Vector.MIN_LEN && !lanesReady() && lanesAllowed && !lanesWanted
-                && (scalarBytes += len) >= WANT_LANES_AFTER) {
-            lanesWanted = true;
-        }
-        if (len >= Poly1305Vector.MIN_LEN && lanes != null) {
+        if (len >= Poly1305Vector.MIN_LEN && !lanesReady()) {
+            if (lanesAllowed && !lanesWanted && (scalarBytes += len) >= WANT_LANES_AFTER) {
+                lanesWanted = true;
+            }
+        } else if (len >= Poly1305Vector.MIN_LEN) {
             if (!lanesKeyed) {
                 lanes.init(r0, r1, r2, r3, r4);
                 lanesKeyed = true;

@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * API), for CPUs where HotSpot has no Poly1305 stub: AVX2 without AVX-512 IFMA or AVX-IFMA. {@link Poly1305} hands it
  * the long runs of whole blocks and keeps everything else. Not thread-safe: one per {@link Poly1305}.
  *
- * <p>The arithmetic. Lane j accumulates blocks j, j+4, j+8, ... by Horner's rule in r^4: {@code A = (A + m)·r^4}, except
- * that after the last group lane j is multiplied by r^(4-j) instead; the lanes summed then give exactly the serial
+ * <p>The arithmetic. Lane j accumulates blocks j, j+4, j+8, ... by Horner's rule in r^4: {@code A = (A + m)·r^4},
+ * except that after the last group lane j is multiplied by r^(4-j) instead; the lanes summed then give exactly the serial
  * {@code h = (h + m)·r} over the same blocks. The caller's h enters lane 0 before the first group. Numbers are five
  * 26-bit limbs, as in {@link Poly1305}: accumulator limbs stay under 2^28 and the r^k limbs (times 5 where 2^130 folds
  * back) under 2^29, so every product fits in 57 bits and a sum of five in 60.
@@ -46,9 +46,9 @@ final class Poly1305Vector {
 
     /**
      * Runs the lanes until C2 has compiled them, checks the compiled lanes against the scalar loop and, if they agree,
-     * lets every {@link Poly1305} that may use them do so. Returns whether they are in use. For a start-up thread of
-     * low priority: the first thousand or so messages run before C2, boxing every vector (~80 MB of short-lived
-     * garbage, about a second of one core on a 2-core EPYC). C2 compiled the loop after ~700 messages of 1 KB here.
+     * lets every {@link Poly1305} that may use them do so. Returns whether they are in use. The messages that run
+     * before C2 box every vector: without bin/jwg's lower compile threshold for {@link #blocks} (~700 messages of
+     * 1 KB here) that was ~80 MB of short-lived garbage; with it, 4-6 young collections.
      */
     static synchronized boolean warmUp() {
         if (!Poly1305.lanesWarm) {
