@@ -43,7 +43,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
         "--add-opens", "java.base/com.sun.crypto.provider=ALL-UNNAMED",
-        "--add-exports", "java.base/sun.security.util.math=ALL-UNNAMED"})
+        "--add-exports", "java.base/sun.security.util.math=ALL-UNNAMED", "-XX:CompileCommand=quiet",
+        "-XX:CompileCommand=CompileThresholdScaling,jwg.noise.Poly1305Vector::blocks,0.002"})
 public class AeadBench {
     @Param({"jce", "jwg", "java"})
     public String impl;
@@ -66,7 +67,7 @@ public class AeadBench {
 
     @Setup
     public void setUp() throws GeneralSecurityException {
-        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does at start-up
+        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does once traffic wants the lanes
         SecureRandom random = Fixtures.seededRandom(size);
         rawKey = new byte[32];
         random.nextBytes(rawKey);

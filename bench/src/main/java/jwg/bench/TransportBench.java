@@ -48,7 +48,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
         "--add-opens", "java.base/com.sun.crypto.provider=ALL-UNNAMED",
-        "--add-exports", "java.base/sun.security.util.math=ALL-UNNAMED"})
+        "--add-exports", "java.base/sun.security.util.math=ALL-UNNAMED", "-XX:CompileCommand=quiet",
+        "-XX:CompileCommand=CompileThresholdScaling,jwg.noise.Poly1305Vector::blocks,0.002"})
 public class TransportBench {
     @Param({"64", "1420", "65536"})
     public int size;
@@ -66,7 +67,7 @@ public class TransportBench {
 
     @Setup
     public void setUp() {
-        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does at start-up
+        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does once traffic wants the lanes
         mtu = size <= Protocol.DEFAULT_MTU ? Protocol.DEFAULT_MTU : 0;
         int padded = Keypair.paddedLength(size, mtu);
         Fixtures.check(padded == size, "no padding at size " + size);

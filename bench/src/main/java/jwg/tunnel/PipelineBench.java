@@ -62,7 +62,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
         "--add-opens", "java.base/com.sun.crypto.provider=ALL-UNNAMED",
-        "--add-exports", "java.base/sun.security.util.math=ALL-UNNAMED"})
+        "--add-exports", "java.base/sun.security.util.math=ALL-UNNAMED", "-XX:CompileCommand=quiet",
+        "-XX:CompileCommand=CompileThresholdScaling,jwg.noise.Poly1305Vector::blocks,0.002"})
 public class PipelineBench {
     static final int PEERS = 4;
     static final int BATCH = 4096;
@@ -77,7 +78,7 @@ public class PipelineBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does at start-up
+        ChaCha20Poly1305.warmUpVectorLanes(); // as the daemon does once traffic wants the lanes
         world = new World(workers);
     }
 

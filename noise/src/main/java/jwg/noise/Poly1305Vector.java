@@ -38,6 +38,12 @@ final class Poly1305Vector {
     private static final VectorShuffle<Long> HIGH = VectorShuffle.fromValues(L, 1, 3, 5, 7);
     /** The smallest run worth the vectors: below it, computing r^2..r^4 costs more than the lanes save. */
     static final int MIN_LEN = 256;
+    /** Warm-up messages sent back to back: past C2's thresholds for {@link #blocks} at bin/jwg's scaling (0.002). */
+    private static final int UNPACED_MESSAGES = 30;
+    private static final long PACE_MS = 5;
+    private static final long FAST_NS = 5_000;
+    /** Past this the lanes stay off: C2 did not compile them, or compiled them without the vector intrinsics. */
+    private static final long WARM_UP_LIMIT_NS = 120_000_000_000L;
 
     /** r^1..r^4, five limbs each: pow[5(k-1) + i] is limb i of r^k. */
     private final long[] pow = new long[20];
@@ -46,19 +52,44 @@ final class Poly1305Vector {
 
     /**
      * Runs the lanes until C2 has compiled them, checks the compiled lanes against the scalar loop and, if they agree,
-     * lets every {@link Poly1305} that may use them do so. Returns whether they are in use. The messages that run
-     * before C2 box every vector: without bin/jwg's lower compile threshold for {@link #blocks} (~700 messages of
-     * 1 KB here) that was ~80 MB of short-lived garbage; with it, 4-6 young collections.
+     * lets every {@link Poly1305} that may use them do so. Returns whether they are in use; false also where C2 never
+     * made them fast within {@link #WARM_UP_LIMIT_NS} or the thread was interrupted.
+     *
+     * <p>Why paced: until C2 has compiled {@link #blocks}, every vector is boxed (~75 KB of garbage per 256 B
+     * message). A tight loop of 1 KB messages, with bin/jwg's lower compile threshold, made 24-34 MB of it in ~300 ms
+     * while the compiler worked: 5-7 young collections, each a pause for the traffic that asked for the lanes, and on
+     * a loaded 2-core CI machine one of them took 33 ms. Once the thresholds are reached, one message per
+     * {@link #PACE_MS} ms keeps the profile going while C2 compiles; a message that takes under {@link #FAST_NS}
+     * (compiled: ~0.2 µs; boxed: tens of µs) three times running means the compiled code is in use.
      */
     static synchronized boolean warmUp() {
         if (!Poly1305.lanesWarm) {
             Poly1305Vector v = new Poly1305Vector();
-            byte[] msg = new byte[1024];
+            byte[] msg = new byte[MIN_LEN];
             long[] h = new long[5];
-            for (int i = 0; i < 3000; i++) {
-                msg[i & 1023] = (byte) i;
+            long start = System.nanoTime();
+            int fast = 0;
+            for (int i = 0; fast < 3; i++) {
+                if (System.nanoTime() - start > WARM_UP_LIMIT_NS) {
+                    return false;
+                }
+                msg[i % MIN_LEN] = (byte) i;
                 v.init(0x3ffffff, 0x3fffffe, 0x3ffffff, 0xffffff, i & 0x3ffffff);
+                long t0 = System.nanoTime();
                 v.blocks(h, msg, 0, msg.length);
+                if (System.nanoTime() - t0 < FAST_NS) {
+                    fast++;
+                } else {
+                    fast = 0;
+                    if (i >= UNPACED_MESSAGES) {
+                        try {
+                            Thread.sleep(PACE_MS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return false;
+                        }
+                    }
+                }
             }
             Poly1305.lanesWarm = works();
         }
