@@ -10,7 +10,9 @@ import java.util.Queue;
 
 /**
  * The UDP socket's allocator: its big buffers (a GRO receive, a GSO send, a recvmmsg batch) are kept for reuse, the
- * rest come from Netty's default allocator.
+ * rest come from Netty's default allocator. What is kept is the whole buffer object, not only its memory: a new
+ * wrapper per receive or send was the receiving daemon's largest allocation at a paced 50 Mbit/s (bench/profile
+ * --rate 50M), where each batch holds a packet or two, and every young collection it caused is a pause for traffic.
  *
  * <p>Why: the daemon runs with a heap under 512 MB, and with that Netty's adaptive allocator pools nothing over
  * 256 KB and, on threads that are not its event loops, nothing over its size classes: every 64 KB buffer of a GSO
@@ -33,9 +35,9 @@ final class DatagramBuffers extends AbstractByteBufAllocator {
      */
     static final int KEEP_RUNS = Udp.SEND_BACKLOG / RUN;
 
-    private final Queue<ByteBuffer> runs = PlatformDependent.newFixedMpmcQueue(KEEP_RUNS);
+    private final Queue<Kept> runs = PlatformDependent.newFixedMpmcQueue(KEEP_RUNS);
     private final int batch;
-    private final Queue<ByteBuffer> batches;
+    private final Queue<Kept> batches;
 
     /** batch: the size of a receive buffer that holds many datagrams (recvmmsg), 0 if there is none. */
     DatagramBuffers(int batch) {
@@ -60,12 +62,13 @@ final class DatagramBuffers extends AbstractByteBufAllocator {
         return ByteBufAllocator.DEFAULT.directBuffer(initialCapacity, maxCapacity);
     }
 
-    private ByteBuf take(Queue<ByteBuffer> from, int size) {
-        ByteBuffer b = from.poll();
-        if (b == null) {
-            b = ByteBuffer.allocateDirect(size);
+    private ByteBuf take(Queue<Kept> from, int size) {
+        Kept k = from.poll();
+        if (k == null) {
+            return new Kept(this, from, ByteBuffer.allocateDirect(size));
         }
-        return new Kept(this, from, b.clear());
+        k.reuse();
+        return k;
     }
 
     @Override
@@ -78,26 +81,36 @@ final class DatagramBuffers extends AbstractByteBufAllocator {
         return true;
     }
 
-    /** A big buffer that goes back on its free list when its last reference is released. */
+    /**
+     * A big buffer that goes back on its free list, whole, when its last reference is released. As with Netty's own
+     * pooled buffers, a reference used after its release now reads or writes the buffer's next use instead of
+     * failing.
+     */
     private static final class Kept extends UnpooledUnsafeDirectByteBuf {
-        private final Queue<ByteBuffer> home;
-        private ByteBuffer memory;
+        private final Queue<Kept> home;
+        private final ByteBuffer memory;
 
-        Kept(DatagramBuffers owner, Queue<ByteBuffer> home, ByteBuffer memory) {
+        Kept(DatagramBuffers owner, Queue<Kept> home, ByteBuffer memory) {
             // Wrapped as it is (no slice) and never freed by Netty: the memory is ours to reuse.
             super(owner, false, memory, memory.capacity());
             this.home = home;
             this.memory = memory;
+            clear(); // a wrapped buffer starts full
+        }
+
+        /** Back to a fresh buffer's state: one reference, empty, marks at 0. */
+        void reuse() {
+            resetRefCnt();
             clear();
+            markReaderIndex();
+            markWriterIndex();
         }
 
         @Override
         protected void deallocate() {
-            ByteBuffer b = memory;
-            memory = null;
-            super.deallocate();
-            if (b != null && !home.offer(b)) {
-                PlatformDependent.freeDirectBuffer(b);
+            if (!home.offer(this)) {
+                super.deallocate();
+                PlatformDependent.freeDirectBuffer(memory);
             }
         }
     }

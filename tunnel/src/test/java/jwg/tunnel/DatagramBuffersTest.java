@@ -33,6 +33,27 @@ class DatagramBuffersTest {
     }
 
     @Test
+    void aReleasedRunComesBackWholeAndFresh() {
+        DatagramBuffers a = new DatagramBuffers(DatagramBuffers.RUN);
+        ByteBuf first = a.directBuffer(DatagramBuffers.RUN);
+        first.writeZero(100).readerIndex(40);
+        first.markReaderIndex();
+        first.retain();
+        assertEquals(false, first.release());
+        assertEquals(0, a.idle(), "held while a reference is left");
+        assertTrue(first.release());
+        ByteBuf second = a.directBuffer(DatagramBuffers.RUN);
+        assertSame(first, second, "the wrapper itself is reused, not only its memory");
+        assertEquals(1, second.refCnt());
+        assertEquals(0, second.readerIndex());
+        assertEquals(0, second.writerIndex());
+        second.writeZero(10).resetReaderIndex();
+        assertEquals(0, second.readerIndex(), "no mark left from the buffer's last use");
+        assertEquals(DatagramBuffers.RUN, second.capacity());
+        assertTrue(second.release());
+    }
+
+    @Test
     void slicesHoldTheRunUntilTheLastIsReleased() {
         DatagramBuffers a = new DatagramBuffers(DatagramBuffers.RUN);
         ByteBuf run = a.directBuffer(DatagramBuffers.RUN);
