@@ -12,11 +12,13 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * The UAPI socket, /var/run/wireguard/IF.sock: an AF_UNIX stream socket, owner-only (bound under umask 077, as
@@ -35,8 +37,13 @@ final class UapiServer implements AutoCloseable {
     private ServerSocketChannel server;
     private WatchService watcher;
     private volatile boolean closed;
-    /** Only a server that bound the socket may unlink it: a daemon that lost the name must leave the owner's alone. */
-    private volatile boolean bound;
+    /**
+     * The socket file this server bound (its device and inode), null before: only that file may be unlinked. A daemon
+     * that lost the name must leave the owner's alone, and so must one that exits after another process took the name
+     * over: a test suite that stopped jwg and at once started wireguard-go under the same interface name saw its new
+     * socket unlinked by jwg's exit, and `wg` then found no socket.
+     */
+    private volatile Object boundFile;
 
     UapiServer(String ifname, Uapi uapi, Log log, Runnable onSocketGone) {
         this(RUN_DIR, ifname, uapi, log, onSocketGone);
@@ -71,7 +78,7 @@ final class UapiServer implements AutoCloseable {
         int oldMask = Posix.setUmask(0077);
         try {
             server.bind(UnixDomainSocketAddress.of(path));
-            bound = true;
+            boundFile = fileKey(path);
         } finally {
             Posix.setUmask(oldMask);
         }
@@ -182,6 +189,15 @@ final class UapiServer implements AutoCloseable {
         }
     }
 
+    /** The file's identity (device and inode), or null when there is none. */
+    private static Object fileKey(Path p) {
+        try {
+            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException gone) {
+            return null;
+        }
+    }
+
     @Override
     public void close() {
         if (closed) {
@@ -195,7 +211,8 @@ final class UapiServer implements AutoCloseable {
             if (watcher != null) {
                 watcher.close();
             }
-            if (bound) {
+            Object ours = boundFile;
+            if (ours != null && ours.equals(fileKey(path))) {
                 Files.deleteIfExists(path);
             }
         } catch (IOException e) {
