@@ -58,6 +58,14 @@ final class Handshakes implements AutoCloseable {
     static final int KNOWN = 256;
     /** An idle worker sleeps until work arrives; this bound only keeps a missed wake-up from being a lasting one. */
     private static final long IDLE_PARK_NANOS = 100_000_000L;
+    /**
+     * The workers' nice value. Under a flood they always have work, and at the UDP loop's priority they took most of
+     * the CPU from it on a 2-core machine (the flooder on the other core): the loop fell behind, the socket's receive
+     * queue filled with the flood, and the legitimate peer's packets waited behind it or were dropped there (CI, 1
+     * round: RTT p50 111 ms against wireguard-go's 4, 27 % lost, the handshake's retry among them). At nice 10 a
+     * worker's share against a thread at 0 is about a tenth; the answers and known senders they take first need little.
+     */
+    static final int WORKER_NICE = 10;
 
     /** One handshake message as received (classified: its type is msg[0]), in a buffer that is reused. */
     private static final class Received {
@@ -194,6 +202,7 @@ final class Handshakes implements AutoCloseable {
 
         @Override
         public void run() {
+            Posix.lowerPriority(WORKER_NICE);
             while (!closed) {
                 Received r = answers.poll();
                 if (r == null) {

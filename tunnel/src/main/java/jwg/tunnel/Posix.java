@@ -52,8 +52,13 @@ final class Posix {
      * PRIO_PROCESS with who 0 means the caller. For background work that must not delay anything else on the machine.
      */
     static void lowestPriority() {
+        lowerPriority(19);
+    }
+
+    /** Gives the calling thread nice value {@code nice} (0 to 19; see {@link #lowestPriority}). */
+    static void lowerPriority(int nice) {
         final int prioProcess = 0;
-        setpriority(prioProcess, 0, 19);
+        setpriority(prioProcess, 0, nice);
     }
 
     /** Sets the process umask and returns the previous one. */
