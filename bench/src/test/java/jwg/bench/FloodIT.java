@@ -42,13 +42,11 @@ class FloodIT {
         double bar = control.get("first_reply_s") instanceof Double c ? Math.max(8.0, 1.25 * c) : 8.0;
         assertTrue(first <= bar, "jwg's first reply after " + first + " s, bar " + bar + " s\n" + table);
         double loss = (Double) jwg.get("loss_after");
-        // 3 %, or the control's own loss where it loses more: on a slow machine (an AVX2-only EPYC with steal, where
-        // both daemons ran 2.5-3x slower) short rounds saw jwg lose 4.3 and 7.3 %, wireguard-go 17.7 and 20.6 %; the
-        // absolute bar is bench/flood's, over 3 full rounds. A control that never got a reply lost every ping: in one
-        // CI run wireguard-go had none in 15 s while jwg answered after 5.2 s and then lost 3.2 %.
-        double controlLoss = control.get("first_reply_s") == null ? 100.0
-                : control.get("loss_after") instanceof Double c ? c : 0.0;
-        double lossBar = Math.max(3.0, controlLoss);
+        // 3 %, or the control's own loss where it loses more (none where it got no reply: its loss is then unknown,
+        // and jwg is held to the absolute bar). On a slow machine (an AVX2-only EPYC with steal) short rounds saw jwg
+        // lose 3.2-26.7 % while its handshake workers took the CPU from its UDP loop; at nice 10, 0.0 % in 2 rounds
+        // (bench/results/2026-12-01-0527-flood). The absolute bar is bench/flood's, over 3 full rounds.
+        double lossBar = control.get("loss_after") instanceof Double c ? Math.max(3.0, c) : 3.0;
         assertTrue(loss <= lossBar, "jwg lost " + loss + "% of the pings after its first reply, bar " + lossBar
                 + "%\n" + table);
         assertTrue((Double) jwg.get("storm_per_s") > 10_000, "the flood was too weak to test anything\n" + table);
