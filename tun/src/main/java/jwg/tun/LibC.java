@@ -36,7 +36,7 @@ final class LibC {
         if (!Platform.isLinux()) {
             throw new UnsupportedOperationException("jwg's TUN device is Linux only");
         }
-        Native.register(LibC.class, "c");
+        Native.register(LibC.class, Tun.C_LIBRARY);
     }
 
     private LibC() {}

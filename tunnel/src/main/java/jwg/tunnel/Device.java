@@ -65,7 +65,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final Log log;
     private final Tun tun;
     private final Runnable onClose;
-    private final SecureRandom random = new SecureRandom();
+    private final SecureRandom random = LazyRandom.create();
     private final IndexTable<Session> indices = new IndexTable<>(random);
     private final Map<Key, Peer> peers = new ConcurrentHashMap<>();
     private final AllowedIps<Peer> allowedIps = new AllowedIps<>();

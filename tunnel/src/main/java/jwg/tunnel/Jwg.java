@@ -15,14 +15,13 @@ public final class Jwg {
     }
 
     static int run(String[] args) throws Exception {
-        KeyTool keys = new KeyTool(System.in, System.out, System.err, new SecureRandom());
         if (args.length == 0) {
             return usage();
         }
         return switch (args[0]) {
-            case "genkey" -> keys.genkey(args);
-            case "genpsk" -> keys.genpsk(args);
-            case "pubkey" -> keys.pubkey(args);
+            case "genkey" -> keyTool().genkey(args);
+            case "genpsk" -> keyTool().genpsk(args);
+            case "pubkey" -> keyTool().pubkey(args);
             case "--version", "-v" -> version();
             case "--cds-training" -> CdsTraining.run();
             case "roam" -> RoamCommand.run(args);
@@ -34,6 +33,14 @@ public final class Jwg {
             case "-f", "--foreground" -> args.length == 2 ? Daemon.start(args[1], true) : usage();
             default -> args.length == 1 && !args[0].startsWith("-") ? Daemon.start(args[0], false) : usage();
         };
+    }
+
+    /**
+     * Made only for the key commands: a SecureRandom loads the security providers and seeds itself, ~30 ms that a
+     * daemon's start spent before it had even opened its TUN device (the daemon's own come later, when first used).
+     */
+    private static KeyTool keyTool() {
+        return new KeyTool(System.in, System.out, System.err, new SecureRandom());
     }
 
     private static int usage() {

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import jwg.roaming.Addresses;
+import jwg.tun.Tun;
 
 /**
  * Tells the daemon, as it happens, that the machine's own network path has changed: an address went away or came,
@@ -502,7 +503,7 @@ final class NetlinkWatch implements AutoCloseable {
     /** The libc calls the watcher needs, bound by JNA direct mapping (which records errno for Native.getLastError). */
     private static final class Sys {
         static {
-            Native.register(Sys.class, "c");
+            Native.register(Sys.class, Tun.C_LIBRARY);
         }
 
         private Sys() {}

@@ -4,6 +4,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.io.IOException;
+import jwg.tun.Tun;
 
 /** The process-level libc calls the daemon needs (JNA direct mapping; none is on a packet path). */
 final class Posix {
@@ -13,7 +14,7 @@ final class Posix {
     private static final int SO_RCVBUFFORCE = 33;
 
     static {
-        Native.register(Posix.class, "c");
+        Native.register(Posix.class, Tun.C_LIBRARY);
     }
 
     private Posix() {}
