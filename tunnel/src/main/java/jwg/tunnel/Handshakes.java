@@ -65,7 +65,7 @@ final class Handshakes implements AutoCloseable {
      * round: RTT p50 111 ms against wireguard-go's 4, 27 % lost, the handshake's retry among them). At nice 10 a
      * worker's share against a thread at 0 is about a tenth; the answers and known senders they take first need little.
      */
-    static final int WORKER_NICE = 10;
+    private static final int WORKER_NICE = 10;
 
     /** One handshake message as received (classified: its type is msg[0]), in a buffer that is reused. */
     private static final class Received {
