@@ -69,8 +69,7 @@ class DualStackIT {
             }
             b.up();
             // What Node.up does after starting the daemon, which a already is.
-            a.wg("set", a.ifname, "private-key", a.host.keyFile(a.privateKey), "listen-port", Integer.toString(a.port))
-                    .orFail("wg set private-key on " + implA);
+            a.setKeyAndPort();
             nsA.exec("ip", "addr", "add", a.inner4 + "/24", "dev", a.ifname).orFail("inner IPv4");
             nsA.exec("ip", "addr", "add", a.inner6 + "/64", "dev", a.ifname).orFail("inner IPv6");
             nsA.exec("ip", "link", "set", a.ifname, "up").orFail("link up");

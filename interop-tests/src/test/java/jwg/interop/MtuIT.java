@@ -311,12 +311,10 @@ class MtuIT {
                 for (Node node : new Node[] {a, b}) {
                     node.impl.start(under, node.ifname);
                     // Configured before the move, because wg's answer is the only sign that the daemon has finished
-                    // starting: wireguard-go's launcher returns while its background child still has to look the
-                    // device up by name in the namespace it runs in, and a child that finds it gone exits.
-                    // wg reaches the daemon through its socket under /var/run/wireguard from any namespace.
-                    node.wg("set", node.ifname, "private-key", node.host.keyFile(node.privateKey), "listen-port",
-                            Integer.toString(node.port)).orFail("wg set private-key on " + node.impl
-                            + "\n" + node.impl + "'s log:\n" + Shell.tail(Implementation.logFile(node.ifname)));
+                    // starting: wireguard-go's background child still has to look the device up by name in the
+                    // namespace it runs in, and one that finds it gone exits. wg reaches the daemon through its
+                    // socket under /var/run/wireguard from any namespace.
+                    node.setKeyAndPort();
                     // The daemon keeps its device's file descriptor, so it reads and writes the device wherever it is.
                     under.exec("ip", "link", "set", node.ifname, "netns", node.ns.name)
                             .orFail("moving " + node.ifname + " into " + node.ns.name);

@@ -63,11 +63,25 @@ final class Node {
         } else {
             impl.start(ns, ifname);
         }
-        wg("set", ifname, "private-key", host.keyFile(privateKey), "listen-port", Integer.toString(port))
-                .orFail("wg set private-key on " + impl.name());
+        setKeyAndPort();
         host.exec("ip", "addr", "add", inner4 + "/24", "dev", ifname).orFail("inner IPv4");
         host.exec("ip", "addr", "add", inner6 + "/64", "dev", ifname).orFail("inner IPv6");
         host.exec("ip", "link", "set", ifname, "up").orFail("link up");
+    }
+
+    /**
+     * Gives the interface its private key and listen port through wg. For a userspace daemon, wg's answer is also
+     * the sign that it has finished starting (wireguard-go's launcher returns before its background child has found
+     * its device), so a failure carries the daemon's log.
+     */
+    void setKeyAndPort() {
+        Shell.Result r = wg("set", ifname, "private-key", host.keyFile(privateKey), "listen-port",
+                Integer.toString(port));
+        if (r.exit() != 0) {
+            String log = impl.isKernel() ? ""
+                    : "\n" + impl.name() + "'s log:\n" + Shell.tail(Implementation.logFile(ifname));
+            r.orFail("wg set private-key on " + impl.name() + log);
+        }
     }
 
     /** Adds other as a peer, reachable at its underlay address of the given family; psk may be null. */
