@@ -9,7 +9,7 @@ import java.nio.ByteBuffer;
 import java.util.Queue;
 
 /**
- * The UDP socket's allocator: its big buffers (a GRO receive, a GSO send, a recvmmsg batch) are kept for reuse, the
+ * The UDP socket's allocator: its big buffers (a GRO receive, a recvmmsg batch) are kept for reuse, the
  * rest come from Netty's default allocator. What is kept is the whole buffer object, not only its memory: a new
  * wrapper per receive or send was the receiving daemon's largest allocation at a paced 50 Mbit/s (bench/profile
  * --rate 50M), where each batch holds a packet or two, and every young collection it caused is a pause for traffic.
@@ -26,14 +26,14 @@ import java.util.Queue;
 final class DatagramBuffers extends AbstractByteBufAllocator {
     /** Smaller requests (a handshake message, a lone datagram) are Netty's: its size classes pool them well. */
     static final int SMALL = 16 * 1024;
-    /** A GSO send or a GRO receive: 64 KiB at most, by UDP's own length field. */
+    /** A GRO receive: 64 KiB at most, by UDP's own length field. */
     static final int RUN = 64 * 1024;
     /**
-     * Idle runs held: as many as the socket's send queue holds at its bound (plus the receive buffer and each sending
-     * thread's open run, which a smaller list would leave to Netty's allocator again under load). At most 4 MiB,
-     * touched only by a device that has carried that much at once.
+     * Idle runs held: the receive buffer and a few more, for datagrams still held by the packet path when the next
+     * receive starts. Sends of transport data no longer come here ({@link SendBatch} writes from memory of its own),
+     * so nothing near the socket's send queue's worth (4 MiB, which this list held before) is ever idle here.
      */
-    static final int KEEP_RUNS = Udp.SEND_BACKLOG / RUN;
+    static final int KEEP_RUNS = 4;
 
     private final Queue<Kept> runs = PlatformDependent.newFixedMpmcQueue(KEEP_RUNS);
     private final int batch;

@@ -31,6 +31,11 @@ final class Posix {
 
     private static native int setpriority(int which, int who, int prio);
 
+    /** errno as the C library says it, with its number. */
+    static String describe(int errno) {
+        return strerror(errno) + " (errno " + errno + ")";
+    }
+
     /** Leaves the parent's session, so the terminal's hang-up and Ctrl-C no longer reach the daemon. */
     static void detachFromTerminal() {
         setsid();

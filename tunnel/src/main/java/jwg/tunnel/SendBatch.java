@@ -1,26 +1,38 @@
 package jwg.tunnel;
 
-import io.netty.buffer.ByteBuf;
+import com.sun.jna.Native;
 import io.netty.channel.Channel;
-import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.unix.SegmentedDatagramPacket;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.IntConsumer;
-import java.util.function.IntSupplier;
-import java.util.function.Supplier;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jwg.tun.Tun;
 
 /**
- * The datagrams one thread sends between two flushes, packed for UDP generic segmentation offload: a run of
- * datagrams to the same address, all of one size but the last, which may be shorter, leaves as one buffer and one
- * {@code UDP_SEGMENT} send that the kernel cuts up (or hands whole to a receiver with UDP_GRO, as a jwg peer on the
- * same host or over veth is). Sealed transport packets of one flow are exactly such a run: full-sized data packets
- * and a shorter tail. Anything else (another address, a bigger datagram, a full buffer) closes the run.
+ * The datagrams one thread sends between two flushes, written to the UDP socket by that thread itself: one
+ * sendmmsg(2) per flush (or per {@link #MAX_MESSAGES} messages, or per {@link #AREA} bytes), from native memory this
+ * batch owns. A run of datagrams to the same address, all of one size but the last, which may be shorter, is one
+ * message with {@code UDP_SEGMENT}, which the kernel cuts up (or hands whole to a receiver with UDP_GRO, as a jwg
+ * peer on the same host or over veth is). Sealed transport packets of one flow are exactly such a run: full-sized
+ * data packets and a shorter tail. Anything else (another address, a bigger datagram, a full run) closes the run.
  *
- * <p>Without GSO (refused by the kernel, or turned off), or for datagrams bigger than GSO may carry on this path,
- * each datagram is its own message, and Netty still writes a flush's worth with one sendmmsg.
+ * <p>Why below Netty: a write from a thread that is not the channel's event loop becomes a task on that loop, woken
+ * through its eventfd, plus a DatagramPacket and a pooled buffer per message. Measured by bench/profile (1 TCP
+ * stream, 2 cores): the sender's eventfd writes were 4.7 % of its TUN thread and its event loop ran the sends as
+ * tasks between receives; the receiver's TUN thread handed every ACK to its event loop one at a time. Here the
+ * thread that sealed the datagrams sends them, in the order it was given them.
  *
- * <p>Thread-safety: one per sending thread (see {@link Udp#batch()}); nothing is shared but the channel.
+ * <p>Errors, message by message: EAGAIN or ENOBUFS (the socket's send buffer is full) is back-pressure, as a blocking
+ * socket gives the kernel's and wireguard-go's senders: a thread other than the socket's event loop waits for room,
+ * {@link #WAIT_MILLIS} at most; the event loop, which must stay free to take datagrams in, drops instead. A GSO
+ * message the kernel refuses (EIO, EINVAL, EMSGSIZE) is told to the socket ({@link Socket#gsoRefused}) and sent
+ * again one datagram at a time. Any other error drops that message's datagrams and counts them.
+ *
+ * <p>Thread-safety: one per sending thread (see {@link Udp#batch()}); nothing is shared but the socket, and the
+ * socket is not closed under a send in progress ({@link #usingChannel}).
  */
 final class SendBatch {
     /** The kernel's limit on segments per GSO send (UDP_MAX_SEGMENTS). */
@@ -30,122 +42,346 @@ final class SendBatch {
      * headers), GSO or not; a little less keeps IPv6's header on the safe side too.
      */
     static final int MAX_BYTES = 65_000;
+    /** Messages per sendmmsg. */
+    static final int MAX_MESSAGES = 64;
+    /** Bytes of datagrams held between two sends: two full runs, and room for the largest datagram UDP carries. */
+    static final int AREA = 2 * 65_536;
+    /** The longest a thread waits for room in the socket's send buffer before dropping what it holds. */
+    static final int WAIT_MILLIS = 100;
 
-    private static final long WAIT_NANOS = 100_000_000;
-    private static final long WAIT_STEP_NANOS = 20_000;
+    /** The socket as a batch needs it; {@link Udp} is the real one. */
+    interface Socket {
+        /** The channel to send on now; null: none. */
+        Channel channel();
 
-    private final Supplier<Channel> socket;
-    private final IntSupplier gsoLimit;
-    private final IntConsumer gsoSent;
-    private ByteBuf buf;
-    private Channel channel;
-    private InetSocketAddress to;
-    private int segment;
-    private int count;
-    /** The run's last datagram was shorter than the rest: nothing more may join it. */
-    private boolean tail;
-    /** Whether this run is one GSO send (decided when it opens: GSO may be turned off meanwhile). */
-    private boolean segmented;
+        /** The largest datagram UDP_SEGMENT may carry now (0: GSO is off). */
+        int gsoLimit();
 
-    /**
-     * socket: the channel to send on now (null: none); gsoLimit: the largest datagram UDP_SEGMENT may carry now (0:
-     * none); gsoSent: told the segment size of each GSO send, so that a refusal can be traced to it.
-     */
-    SendBatch(Supplier<Channel> socket, IntSupplier gsoLimit, IntConsumer gsoSent) {
-        this.socket = socket;
-        this.gsoLimit = gsoLimit;
-        this.gsoSent = gsoSent;
+        /** The kernel refused a GSO send of segment-byte datagrams with errno. */
+        void gsoRefused(int segment, int errno);
+
+        /** n datagrams were lost to errno (never sent). */
+        void failed(int n, int errno);
     }
 
-    /** Adds b[off, off+len) for to. False when there is no socket or its send queue is full (dropped). */
-    boolean add(byte[] b, int off, int len, InetSocketAddress to) {
-        if (count > 0 && !fits(len, to)) {
-            close();
+    // struct mmsghdr (x86-64 and arm64 Linux): msghdr { name, namelen, iov, iovlen, control, controllen, flags }, len.
+    private static final int MMSG = 64;
+    private static final int NAME = 0;
+    private static final int NAMELEN = 8;
+    private static final int IOV = 16;
+    private static final int IOVLEN = 24;
+    private static final int CONTROL = 32;
+    private static final int CONTROLLEN = 40;
+    private static final int IOVEC = 16;
+    /** CMSG_SPACE(sizeof(uint16_t)): a cmsghdr (len, level, type) and the segment size, aligned. */
+    private static final int CMSG = 24;
+    private static final int CMSG_LEN = 18;
+    private static final int SOCKADDR = 28;
+    private static final int SOL_UDP = 17;
+    private static final int UDP_SEGMENT = 103;
+    private static final int AF_INET = 2;
+    private static final int AF_INET6 = 10;
+
+    // Layout of the native block: messages, their iovecs, control messages and addresses, a pollfd, then the data.
+    private static final int IOVS = MAX_MESSAGES * MMSG;
+    private static final int CMSGS = IOVS + MAX_MESSAGES * IOVEC;
+    private static final int ADDRS = CMSGS + MAX_MESSAGES * CMSG;
+    private static final int POLLFD = ADDRS + MAX_MESSAGES * SOCKADDR;
+    private static final int DATA = POLLFD + 8;
+
+    private final Socket socket;
+    private final ByteBuffer mem;
+    private final long base;
+
+    /** Messages held, the last one possibly an open run. */
+    private int messages;
+    /** Bytes of data held. */
+    private int used;
+    /** Per message: its datagrams, their size (the last may be shorter) and their bytes together. */
+    private final int[] counts = new int[MAX_MESSAGES];
+    private final int[] segments = new int[MAX_MESSAGES];
+    private final int[] lengths = new int[MAX_MESSAGES];
+
+    /** The open run (the last message), if {@link #open}. */
+    private boolean open;
+    private InetSocketAddress to;
+    /** The run's last datagram was shorter than the rest: nothing more may join it. */
+    private boolean tail;
+
+    /** The channel the held messages are for, and the address family its socket takes. */
+    private Channel channel;
+    private boolean ipv6Socket;
+    /** The last address encoded, to encode each address once rather than per message. */
+    private InetSocketAddress lastTo;
+    private final byte[] lastSockaddr = new byte[SOCKADDR];
+
+    /**
+     * The channel this thread is sending on at this moment, or null: the socket's owner waits for it to be null (or
+     * another channel) before closing a channel, so a send never reaches a descriptor number that was closed and
+     * reused meanwhile. Written only by this batch's thread, read by the closer.
+     */
+    volatile Channel usingChannel;
+
+    /** Messages handed to the kernel, and how many of them were GSO sends (this thread's reads only: tests). */
+    long messagesSent;
+    long gsoMessagesSent;
+
+    SendBatch(Socket socket) {
+        this.socket = socket;
+        this.mem = ByteBuffer.allocateDirect(DATA + AREA).order(ByteOrder.nativeOrder());
+        this.base = com.sun.jna.Pointer.nativeValue(Native.getDirectBufferPointer(mem));
+        for (int i = 0; i < MAX_MESSAGES; i++) {
+            int m = i * MMSG;
+            mem.putLong(m + NAME, base + ADDRS + (long) i * SOCKADDR);
+            mem.putLong(m + IOV, base + IOVS + (long) i * IOVEC);
+            mem.putLong(m + IOVLEN, 1);
+            int c = CMSGS + i * CMSG;
+            mem.putLong(c, CMSG_LEN);
+            mem.putInt(c + 8, SOL_UDP);
+            mem.putInt(c + 12, UDP_SEGMENT);
         }
-        if (count == 0) {
-            Channel ch = socket.get();
-            if (ch == null || !ch.isWritable() && !awaitWritable(ch)) {
+        mem.putShort(POLLFD + 4, (short) Sys.POLLOUT);
+    }
+
+    /** Adds b[off, off+len) for to. False when there is no socket, or none that reaches to's family (dropped). */
+    boolean add(byte[] b, int off, int len, InetSocketAddress to) {
+        if (open && !fits(len, to)) {
+            open = false;
+        }
+        if (!open) {
+            Channel ch = socket.channel();
+            if (ch == null) {
                 return false;
             }
-            channel = ch;
-            this.to = to;
-            segment = len;
-            segmented = len <= gsoLimit.getAsInt();
-            buf = ch.alloc().directBuffer(len);
-        } else if (count == 1) {
-            // A second datagram makes it a run: room for a whole GSO send now, not for every single datagram (an
-            // ACK, a keepalive), whose 64 KB would count as its few bytes against the send queue's bound.
-            ByteBuf run = channel.alloc().directBuffer(MAX_BYTES);
-            run.writeBytes(buf);
-            buf.release();
-            buf = run;
+            if (ch != channel || messages == MAX_MESSAGES || used + len > AREA) {
+                send();
+                if (ch != channel) {
+                    channel = ch;
+                    ipv6Socket = ((InetSocketAddress) ch.localAddress()).getAddress() instanceof Inet6Address;
+                    lastTo = null;
+                }
+            }
+            if (!ipv6Socket && to.getAddress() instanceof Inet6Address) {
+                return false; // an IPv4-only socket (a kernel without IPv6) cannot reach it
+            }
+            startMessage(len, to);
+        } else {
+            int i = messages - 1;
+            counts[i]++;
+            lengths[i] += len;
+            tail = len < segments[i];
         }
-        buf.writeBytes(b, off, len);
-        count++;
-        tail = len < segment;
-        if (!segmented) {
-            close();
-        }
+        mem.put(DATA + used, b, off, len);
+        used += len;
         return true;
     }
 
-    /**
-     * Back-pressure, as a blocking socket gives the kernel's and wireguard-go's senders: a thread that is not the
-     * socket's event loop (which must stay free to drain the queue) waits for room, {@link #WAIT_NANOS} at most, so
-     * that a sender faster than the socket sees a slower link rather than loss. Measured on 2 cores with 4 TCP
-     * streams: 555 datagrams refused in 5 s without the wait.
-     */
-    private static boolean awaitWritable(Channel ch) {
-        if (ch.eventLoop().inEventLoop()) {
-            return false;
-        }
-        // Part of what fills the queue may be this thread's own writes, waiting for its next flush.
-        ch.flush();
-        for (long waited = 0; waited < WAIT_NANOS; waited += WAIT_STEP_NANOS) {
-            LockSupport.parkNanos(WAIT_STEP_NANOS);
-            if (ch.isWritable()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private boolean fits(int len, InetSocketAddress to) {
-        return !tail && len <= segment && count < MAX_SEGMENTS && buf.readableBytes() + len <= MAX_BYTES
-                && (to == this.to || to.equals(this.to));
+        int i = messages - 1;
+        return !tail && len <= segments[i] && counts[i] < MAX_SEGMENTS && lengths[i] + len <= MAX_BYTES
+                && used + len <= AREA && (to == this.to || to.equals(this.to));
     }
 
-    /** Hands the open run to the channel (it leaves on the next flush). */
-    private void close() {
-        ByteBuf b = buf;
-        buf = null;
-        if (count == 1) {
-            channel.write(new DatagramPacket(b, to), channel.voidPromise());
-        } else {
-            gsoSent.accept(segment);
-            channel.write(new SegmentedDatagramPacket(b, segment, to), channel.voidPromise());
-        }
-        count = 0;
+    private void startMessage(int len, InetSocketAddress to) {
+        int i = messages++;
+        counts[i] = 1;
+        segments[i] = len;
+        lengths[i] = len;
+        mem.putLong(IOVS + i * IOVEC, base + DATA + used);
+        mem.putInt(i * MMSG + NAMELEN, sockaddr(to, ADDRS + i * SOCKADDR));
+        this.to = to;
         tail = false;
-        to = null;
+        // A datagram over the GSO limit is a message of its own; so is every datagram while GSO is off.
+        open = len <= socket.gsoLimit();
     }
 
-    /** Queues the open run on the channel, so nothing added later by another thread overtakes it; no flush. */
-    void handOff() {
-        if (count > 0) {
-            close();
+    /** Writes to's socket address at mem[at...] in the socket's family; returns its length. */
+    private int sockaddr(InetSocketAddress to, int at) {
+        if (to != lastTo) {
+            encode(to, ipv6Socket, lastSockaddr);
+            lastTo = to;
         }
+        mem.put(at, lastSockaddr, 0, SOCKADDR);
+        return ipv6Socket ? SOCKADDR : 16;
+    }
+
+    /** struct sockaddr_in6 (an IPv4 address mapped into it), or struct sockaddr_in for an IPv4-only socket. */
+    static void encode(InetSocketAddress to, boolean ipv6Socket, byte[] out) {
+        java.util.Arrays.fill(out, (byte) 0);
+        InetAddress a = to.getAddress();
+        byte[] ip = a.getAddress();
+        int port = to.getPort();
+        out[2] = (byte) (port >>> 8);
+        out[3] = (byte) port;
+        if (!ipv6Socket) {
+            out[0] = AF_INET;
+            System.arraycopy(ip, 0, out, 4, 4); // an IPv4 address: add() refuses the others for such a socket
+            return;
+        }
+        out[0] = AF_INET6;
+        if (a instanceof Inet4Address) {
+            out[18] = (byte) 0xff;
+            out[19] = (byte) 0xff;
+            System.arraycopy(ip, 0, out, 20, 4);
+        } else {
+            System.arraycopy(ip, 0, out, 8, 16);
+            int scope = ((Inet6Address) a).getScopeId();
+            out[24] = (byte) scope;
+            out[25] = (byte) (scope >>> 8);
+            out[26] = (byte) (scope >>> 16);
+            out[27] = (byte) (scope >>> 24);
+        }
+    }
+
+    /**
+     * The end of this thread's turn at a peer's queue: what it holds leaves now, since the peer's next packets may be
+     * sent by another thread, from its own batch, and must not overtake these.
+     */
+    void handOff() {
+        send();
     }
 
     /** Sends everything added since the last flush. */
     void flush() {
-        if (count > 0) {
-            close();
+        send();
+    }
+
+    /** The held messages out, in order; the batch is empty afterwards. */
+    private void send() {
+        open = false;
+        int n = messages;
+        if (n == 0) {
+            return;
         }
         Channel ch = channel;
-        if (ch != null) {
-            channel = null;
-            ch.flush();
+        for (int i = 0; i < n; i++) {
+            boolean gso = counts[i] > 1;
+            mem.putLong(IOVS + i * IOVEC + 8, lengths[i]);
+            mem.putLong(i * MMSG + CONTROL, gso ? base + CMSGS + (long) i * CMSG : 0);
+            mem.putLong(i * MMSG + CONTROLLEN, gso ? CMSG : 0);
+            if (gso) {
+                mem.putShort(CMSGS + i * CMSG + 16, (short) segments[i]);
+            }
         }
+        usingChannel = ch;
+        try {
+            if (socket.channel() != ch) {
+                // Replaced (or closed) since these were added: they go out on the socket there is now, if any.
+                ch = socket.channel();
+                if (ch == null || ((InetSocketAddress) ch.localAddress()).getAddress() instanceof Inet6Address
+                        != ipv6Socket) {
+                    lose(0, n, Sys.EBADF);
+                    return;
+                }
+                usingChannel = ch;
+                if (socket.channel() != ch) {
+                    lose(0, n, Sys.EBADF);
+                    return;
+                }
+            }
+            sendAll(ch, n);
+        } finally {
+            usingChannel = null;
+            messages = 0;
+            used = 0;
+        }
+    }
+
+    private void sendAll(Channel ch, int n) {
+        int fd = ((EpollDatagramChannel) ch).fd().intValue();
+        boolean mayWait = !ch.eventLoop().inEventLoop();
+        long waitedUntil = 0;
+        for (int i = 0; i < n; ) {
+            int sent = Sys.sendmmsg(fd, base + (long) i * MMSG, n - i, 0);
+            if (sent > 0) {
+                for (int k = i; k < i + sent; k++) {
+                    gsoMessagesSent += counts[k] > 1 ? 1 : 0;
+                }
+                messagesSent += sent;
+                i += sent;
+                continue;
+            }
+            int errno = Native.getLastError();
+            if (errno == Sys.EINTR) {
+                continue;
+            }
+            if (errno == Sys.EAGAIN || errno == Sys.ENOBUFS) {
+                if (mayWait) {
+                    long now = System.nanoTime();
+                    if (waitedUntil == 0) {
+                        waitedUntil = now + WAIT_MILLIS * 1_000_000L;
+                    }
+                    if (now < waitedUntil && awaitWritable(fd, (int) ((waitedUntil - now) / 1_000_000L) + 1)) {
+                        continue;
+                    }
+                }
+                lose(i, n, errno);
+                return;
+            }
+            if (counts[i] > 1 && (errno == Sys.EIO || errno == Sys.EINVAL || errno == Sys.EMSGSIZE)) {
+                socket.gsoRefused(segments[i], errno);
+                oneByOne(fd, i);
+            } else {
+                lose(i, i + 1, errno);
+            }
+            i++;
+        }
+    }
+
+    /** Message i's datagrams, each a message of its own (after the kernel refused them as one GSO send). */
+    private void oneByOne(int fd, int i) {
+        long at = mem.getLong(IOVS + i * IOVEC);
+        long total = lengths[i];
+        int m = i * MMSG;
+        mem.putLong(m + CONTROL, 0);
+        mem.putLong(m + CONTROLLEN, 0);
+        for (long done = 0; done < total; ) {
+            long len = Math.min(segments[i], total - done);
+            mem.putLong(IOVS + i * IOVEC, at + done);
+            mem.putLong(IOVS + i * IOVEC + 8, len);
+            int sent;
+            do {
+                sent = Sys.sendmmsg(fd, base + m, 1, 0);
+            } while (sent < 0 && Native.getLastError() == Sys.EINTR);
+            if (sent != 1) {
+                socket.failed(1, Native.getLastError());
+            }
+            done += len;
+        }
+    }
+
+    private boolean awaitWritable(int fd, int millis) {
+        mem.putInt(POLLFD, fd);
+        mem.putShort(POLLFD + 6, (short) 0);
+        return Sys.poll(base + POLLFD, 1, millis) > 0;
+    }
+
+    /** Messages [from, to) are lost. */
+    private void lose(int from, int to, int errno) {
+        int n = 0;
+        for (int i = from; i < to; i++) {
+            n += counts[i];
+        }
+        socket.failed(n, errno);
+    }
+
+    /** The two calls, bound with JNA direct mapping (no copy, no allocation per call). */
+    private static final class Sys {
+        static final int EINTR = 4;
+        static final int EIO = 5;
+        static final int EBADF = 9;
+        static final int EAGAIN = 11;
+        static final int EINVAL = 22;
+        static final int EMSGSIZE = 90;
+        static final int ENOBUFS = 105;
+        static final int POLLOUT = 4;
+
+        static {
+            Native.register(Sys.class, Tun.C_LIBRARY);
+        }
+
+        static native int sendmmsg(int fd, long msgvec, int vlen, int flags);
+
+        static native int poll(long fds, long nfds, int timeoutMillis);
     }
 }

@@ -21,28 +21,33 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import jwg.noise.Drop;
 
 /**
  * The device's one UDP socket, through Netty's epoll transport: AF_INET6 bound to the wildcard address, so
  * dual-stack (IPv4 peers appear as plain IPv4 addresses).
  *
- * <p>With offloads (the default), it sends with UDP GSO ({@link SendBatch}: one system call and one trip through the
- * stack for a run of up to {@link SendBatch#MAX_SEGMENTS} same-sized datagrams) and receives with UDP_GRO: the
+ * <p>Transport data leaves through {@link SendBatch}es, each sending thread's own sendmmsg on the socket, below Netty.
+ * With offloads (the default), a run of up to {@link SendBatch#MAX_SEGMENTS} same-sized datagrams is one message with
+ * UDP GSO (one trip through the stack), and the socket receives with UDP_GRO: the
  * kernel hands over a run of datagrams from one sender as one buffer of up to 64 KB, which Netty cuts back into
  * datagrams without copying. GRO goes with plain recvmsg, because Netty 4.2.18 passes GRO buffers through recvmmsg
- * unsplit. Without offloads, it receives with recvmmsg, up to {@link #BATCH} datagrams a call, and sends a flush's
- * worth of datagrams with one sendmmsg. A kernel that refuses a GSO send with EIO or EINVAL (a route's device that
+ * unsplit. Without offloads, it receives with recvmmsg, up to {@link #BATCH} datagrams a call, and each datagram
+ * is a message of its own in the senders' sendmmsg. A kernel that refuses a GSO send with EIO or EINVAL (a route's device that
  * cannot checksum) turns GSO off for the socket's life; EMSGSIZE (a segment over the path MTU, as with a tunnel MTU
  * above the underlay's) keeps datagrams of that size and bigger out of GSO sends, so the kernel fragments them one
  * by one. Either is said in the log.
  *
  * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
- * sendDirect from any thread (its own sendto, with a buffer per thread); bind/close under the device's configuration
- * lock.
+ * sendDirect and batch() from any thread (a buffer and a batch per thread); bind/close under the device's
+ * configuration lock, and a socket they replace is closed only once no batch is sending on it.
  */
 final class Udp {
     static final int BATCH = 16;
+    private static final int EMSGSIZE = 90;
     /**
      * The largest datagram received whole: UDP's own limit, so that any tunnel MTU a peer may use (up to 65,535 less
      * WireGuard's 32 bytes) gets through; it is also the most a GRO receive returns at once.
@@ -63,14 +68,17 @@ final class Udp {
     private final DatagramBuffers buffers;
     /** The largest datagram a GSO send may carry: everything, less after EMSGSIZE, nothing after EIO or EINVAL. */
     private volatile int gsoLimit;
-    /** The segment size of a recent GSO send: the likely culprit when one is refused. */
-    private volatile int lastGsoSegment;
     /** The largest message {@link #sendDirect} takes: any handshake message. */
     static final int DIRECT_MAX = 256;
     /** Each thread's buffer for {@link #sendDirect} (handshake and timer threads: a handful). */
     private final ThreadLocal<ByteBuffer> directOut = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(DIRECT_MAX));
-    private final ThreadLocal<SendBatch> batches = ThreadLocal.withInitial(
-            () -> new SendBatch(this::channel, () -> gsoLimit, segment -> lastGsoSegment = segment));
+    /** Every thread's batch, so that a socket is closed only when none is sending on it. */
+    private final Queue<SendBatch> allBatches = new ConcurrentLinkedQueue<>();
+    private final ThreadLocal<SendBatch> batches = ThreadLocal.withInitial(() -> {
+        SendBatch b = new SendBatch(new BatchSocket());
+        allBatches.add(b);
+        return b;
+    });
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private volatile Channel channel;
     private volatile int port;
@@ -111,7 +119,8 @@ final class Udp {
         }
         if (old != null && newPort == port) {
             // Same port: the old socket must go first, or the new bind fails with EADDRINUSE.
-            old.close().syncUninterruptibly();
+            channel = null;
+            retire(old);
             old = null;
         }
         boolean gro = offloads;
@@ -149,8 +158,23 @@ final class Udp {
         port = ((InetSocketAddress) ch.localAddress()).getPort();
         fwmark = newMark;
         if (old != null) {
-            old.close();
+            retire(old);
         }
+    }
+
+    /**
+     * Closes old, no longer {@link #channel}, once no batch is sending on it: a send that read its descriptor number
+     * before the close must not reach whatever the number is given to next. A batch's send takes microseconds; the
+     * wait is bounded (a batch waiting for room in a full send buffer gives up within {@link SendBatch#WAIT_MILLIS}).
+     */
+    private void retire(Channel old) {
+        long deadline = System.nanoTime() + 2 * SendBatch.WAIT_MILLIS * 1_000_000L;
+        for (SendBatch b : allBatches) {
+            while (b.usingChannel == old && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+        }
+        old.close().syncUninterruptibly();
     }
 
     /**
@@ -227,7 +251,7 @@ final class Udp {
         Channel ch = channel;
         channel = null;
         if (ch != null) {
-            ch.close().awaitUninterruptibly();
+            retire(ch);
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
@@ -245,20 +269,46 @@ final class Udp {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            String why = String.valueOf(cause.getMessage());
-            if (gsoLimit > 0 && lastGsoSegment > 0 && why.contains("Message too long")) {
+            device.log().verbose("UDP: " + cause.getMessage());
+        }
+    }
+
+    /** What a {@link SendBatch} asks of the socket. */
+    private final class BatchSocket implements SendBatch.Socket {
+        @Override
+        public Channel channel() {
+            return channel;
+        }
+
+        @Override
+        public int gsoLimit() {
+            return gsoLimit;
+        }
+
+        @Override
+        public void gsoRefused(int segment, int errno) {
+            String why = Posix.describe(errno);
+            if (errno == EMSGSIZE) {
                 // A segment over the route's MTU (a tunnel MTU above the underlay's): the kernel fragments such
                 // datagrams when they go one by one, never in a GSO send.
-                int limit = Math.min(gsoLimit, lastGsoSegment - 1);
-                gsoLimit = Math.max(limit, 0);
-                device.log().info("UDP segmentation offload refused for " + (limit + 1) + "-byte datagrams (" + why
-                        + "), sending those one by one from now on");
-            } else if (gsoLimit > 0 && (why.contains("Input/output error") || why.contains("Invalid argument"))) {
+                int limit = Math.max(Math.min(gsoLimit, segment - 1), 0);
+                if (limit < gsoLimit) {
+                    gsoLimit = limit;
+                    device.log().info("UDP segmentation offload refused for " + segment + "-byte datagrams (" + why
+                            + "), sending those one by one from now on");
+                }
+            } else if (gsoLimit > 0) {
                 gsoLimit = 0;
                 device.log().info("UDP segmentation offload refused by the kernel (" + why + "), sending datagrams"
                         + " one by one from now on");
-            } else {
-                device.log().verbose("UDP: " + why);
+            }
+        }
+
+        @Override
+        public void failed(int n, int errno) {
+            device.drops().count(Drop.SEND_FAILED, n);
+            if (device.log().verbose()) {
+                device.log().verbose("UDP: " + n + " datagram(s) not sent: " + Posix.describe(errno));
             }
         }
     }

@@ -3,184 +3,325 @@ package jwg.tunnel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.unix.SegmentedDatagramPacket;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.socket.SocketProtocolFamily;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** How sealed datagrams are packed into GSO sends: one run per address and size, a shorter tail closes it. */
+/**
+ * How sealed datagrams are packed into sendmmsg messages and GSO runs, sent through a real UDP socket on loopback to
+ * real receivers, which must get every datagram, byte for byte and in order: one run per address and size, a
+ * shorter tail closes it, the kernel's limits cut it, and a GSO send the kernel refuses goes again one by one.
+ */
 class SendBatchTest {
-    private static final InetSocketAddress A = new InetSocketAddress("192.0.2.1", 51820);
-    private static final InetSocketAddress B = new InetSocketAddress("2001:db8::1", 51820);
-
-    private final EmbeddedChannel channel = new EmbeddedChannel();
-
-    {
-        // Room for everything a test queues before its flush (Udp sets 2-4 MiB on the real socket).
-        channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(1 << 20, 2 << 20));
-    }
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private Channel channel = open(SocketProtocolFamily.INET6);
     private int gsoLimit = Integer.MAX_VALUE;
-    private final List<Integer> gsoSent = new ArrayList<>();
-    private final SendBatch batch = new SendBatch(() -> channel, () -> gsoLimit, gsoSent::add);
+    private final List<Integer> refused = new ArrayList<>();
+    private final List<Integer> refusedErrno = new ArrayList<>();
+    private int failed;
+
+    private final SendBatch batch = new SendBatch(new SendBatch.Socket() {
+        @Override
+        public Channel channel() {
+            return channel;
+        }
+
+        @Override
+        public int gsoLimit() {
+            return gsoLimit;
+        }
+
+        @Override
+        public void gsoRefused(int segment, int errno) {
+            refused.add(segment);
+            refusedErrno.add(errno);
+            gsoLimit = 0;
+        }
+
+        @Override
+        public void failed(int n, int errno) {
+            failed += n;
+        }
+    });
+
+    private final DatagramChannel receiverA = receiver("127.0.0.1", StandardProtocolFamily.INET);
+    private final DatagramChannel receiverB = receiver("::1", StandardProtocolFamily.INET6);
+    private final InetSocketAddress a = local(receiverA);
+    private final InetSocketAddress b = local(receiverB);
+
+    private Channel open(SocketProtocolFamily family) {
+        Channel ch = new Bootstrap().group(group)
+                .channelFactory(() -> new EpollDatagramChannel(family))
+                .handler(new ChannelInboundHandlerAdapter())
+                .bind(new InetSocketAddress(0)).syncUninterruptibly().channel();
+        toClose.add(() -> ch.close().syncUninterruptibly());
+        return ch;
+    }
+
+    private DatagramChannel receiver(String host, StandardProtocolFamily family) {
+        try {
+            DatagramChannel r = DatagramChannel.open(family);
+            r.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
+            r.bind(new InetSocketAddress(host, 0));
+            toClose.add(r);
+            return r;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static InetSocketAddress local(DatagramChannel r) {
+        try {
+            return (InetSocketAddress) r.getLocalAddress();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : toClose) {
+            c.close();
+        }
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
 
     private static byte[] datagram(int len, int mark) {
         byte[] b = new byte[len];
         for (int i = 0; i < len; i++) {
-            b[i] = (byte) (mark + i);
+            b[i] = (byte) (mark * 31 + i);
         }
         return b;
     }
 
-    private List<DatagramPacket> sent() {
-        List<DatagramPacket> out = new ArrayList<>();
-        for (Object o; (o = channel.readOutbound()) != null; ) {
-            out.add((DatagramPacket) o);
+    /** Adds d for to and remembers it as expected there. */
+    private void add(List<byte[]> expected, byte[] d, InetSocketAddress to) {
+        assertTrue(batch.add(d, 0, d.length, to));
+        expected.add(d);
+    }
+
+    /** Exactly the datagrams expected arrive at r, in order, and nothing more within a moment. */
+    private static void assertReceived(DatagramChannel r, List<byte[]> expected) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(70_000);
+        r.configureBlocking(true);
+        for (int i = 0; i < expected.size(); i++) {
+            buf.clear();
+            r.receive(buf);
+            buf.flip();
+            byte[] got = new byte[buf.remaining()];
+            buf.get(got);
+            assertArrayEquals(expected.get(i), got, "datagram " + i + " of " + expected.size());
         }
-        return out;
+        r.configureBlocking(false);
+        buf.clear();
+        assertNull(r.receive(buf), "nothing more arrives");
     }
 
     @Test
-    void sameSizedDatagramsToOneAddressLeaveAsOneSegmentedSendWithTheirShorterTail() {
-        byte[] all = new byte[3 * 1452 + 100];
+    void sameSizedDatagramsToOneAddressLeaveAsOneGsoSendWithTheirShorterTail() throws IOException {
+        List<byte[]> expected = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            byte[] d = datagram(1452, i);
-            System.arraycopy(d, 0, all, i * 1452, 1452);
-            assertTrue(batch.add(d, 0, d.length, A));
+            add(expected, datagram(1452, i), a);
         }
-        byte[] tail = datagram(100, 7);
-        System.arraycopy(tail, 0, all, 3 * 1452, 100);
-        batch.add(tail, 0, 100, A);
-        assertNull(channel.readOutbound(), "nothing leaves before the flush");
+        add(expected, datagram(100, 7), a);
+        assertEquals(0, batch.messagesSent, "nothing leaves before the flush");
         batch.flush();
-        List<DatagramPacket> sent = sent();
-        assertEquals(1, sent.size());
-        SegmentedDatagramPacket p = assertInstanceOf(SegmentedDatagramPacket.class, sent.get(0));
-        assertEquals(1452, p.segmentSize());
-        assertEquals(A, p.recipient());
-        assertArrayEquals(all, ByteBufUtil.getBytes(p.content()));
-        p.release();
+        assertEquals(1, batch.messagesSent);
+        assertEquals(1, batch.gsoMessagesSent);
+        assertReceived(receiverA, expected);
     }
 
     @Test
-    void aDatagramAfterTheShorterTailOpensANewRun() {
-        batch.add(datagram(1452, 0), 0, 1452, A);
-        batch.add(datagram(80, 1), 0, 80, A);
-        batch.add(datagram(80, 2), 0, 80, A);
+    void aDatagramAfterTheShorterTailOpensANewRun() throws IOException {
+        List<byte[]> expected = new ArrayList<>();
+        add(expected, datagram(1452, 0), a);
+        add(expected, datagram(80, 1), a);
+        add(expected, datagram(80, 2), a);
         batch.flush();
-        List<DatagramPacket> sent = sent();
-        assertEquals(2, sent.size());
-        assertEquals(1452 + 80, sent.get(0).content().readableBytes());
-        assertEquals(80, sent.get(1).content().readableBytes());
-        assertFalse(sent.get(1) instanceof SegmentedDatagramPacket, "a run of one is a plain datagram");
-        sent.forEach(DatagramPacket::release);
+        assertEquals(2, batch.messagesSent, "the tail closes the run; the next datagram is a message of its own");
+        assertEquals(1, batch.gsoMessagesSent, "a run of one is a plain datagram");
+        assertReceived(receiverA, expected);
     }
 
     @Test
-    void anotherAddressOrABiggerDatagramClosesTheRun() {
-        batch.add(datagram(500, 0), 0, 500, A);
-        batch.add(datagram(500, 1), 0, 500, B);
-        batch.add(datagram(600, 2), 0, 600, B);
+    void anotherAddressOrABiggerDatagramClosesTheRunAndIPv4AndIPv6GoThroughOneSocket() throws IOException {
+        List<byte[]> toA = new ArrayList<>();
+        List<byte[]> toB = new ArrayList<>();
+        add(toA, datagram(500, 0), a);
+        add(toB, datagram(500, 1), b);
+        add(toB, datagram(600, 2), b);
+        add(toA, datagram(500, 3), a);
         batch.flush();
-        List<DatagramPacket> sent = sent();
-        assertEquals(3, sent.size());
-        assertEquals(A, sent.get(0).recipient());
-        assertEquals(B, sent.get(1).recipient());
-        assertEquals(600, sent.get(2).content().readableBytes());
-        sent.forEach(DatagramPacket::release);
+        assertEquals(4, batch.messagesSent);
+        assertEquals(0, batch.gsoMessagesSent);
+        assertReceived(receiverA, toA);
+        assertReceived(receiverB, toB);
     }
 
     @Test
-    void aRunStopsAtTheKernelsSegmentAndByteLimits() {
+    void aRunStopsAtTheKernelsSegmentAndByteLimitsAndABatchAtItsOwn() throws IOException {
+        List<byte[]> toA = new ArrayList<>();
+        List<byte[]> toB = new ArrayList<>();
         for (int i = 0; i < SendBatch.MAX_SEGMENTS + 1; i++) {
-            batch.add(datagram(100, i), 0, 100, A);
+            add(toA, datagram(100, i), a);
         }
-        for (int i = 0; i < 50; i++) {
-            batch.add(datagram(1452, i), 0, 1452, B);
+        for (int i = 0; i < 100; i++) {
+            add(toB, datagram(1452, i), b);
         }
         batch.flush();
-        List<DatagramPacket> sent = sent();
-        assertEquals(SendBatch.MAX_SEGMENTS * 100, sent.get(0).content().readableBytes());
-        assertEquals(100, sent.get(1).content().readableBytes());
         int perRun = SendBatch.MAX_BYTES / 1452;
-        assertEquals(perRun * 1452, sent.get(2).content().readableBytes());
-        assertEquals((50 - perRun) * 1452, sent.get(3).content().readableBytes());
-        assertEquals(4, sent.size());
-        sent.forEach(DatagramPacket::release);
+        // 64 + 1 to a; 44 + 44 + 12 to b.
+        assertEquals(2 + (100 + perRun - 1) / perRun, batch.messagesSent);
+        assertEquals(1 + (100 + perRun - 1) / perRun, batch.gsoMessagesSent);
+        assertReceived(receiverA, toA);
+        assertReceived(receiverB, toB);
     }
 
     @Test
-    void withoutGsoEveryDatagramIsItsOwnMessage() {
+    void manySmallDatagramsToManyAddressesLeaveInSendsOfAtMostTheBatchsMessages() throws IOException {
+        List<byte[]> toA = new ArrayList<>();
+        List<byte[]> toB = new ArrayList<>();
+        for (int i = 0; i < 3 * SendBatch.MAX_MESSAGES; i++) {
+            add(i % 2 == 0 ? toA : toB, datagram(90 + i % 7, i), i % 2 == 0 ? a : b);
+        }
+        batch.flush();
+        assertEquals(3 * SendBatch.MAX_MESSAGES, batch.messagesSent);
+        assertReceived(receiverA, toA);
+        assertReceived(receiverB, toB);
+    }
+
+    @Test
+    void withoutGsoEveryDatagramIsItsOwnMessage() throws IOException {
         gsoLimit = 0;
+        List<byte[]> expected = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            batch.add(datagram(1452, i), 0, 1452, A);
+            add(expected, datagram(1452, i), a);
         }
         batch.flush();
-        List<DatagramPacket> sent = sent();
-        assertEquals(3, sent.size());
-        for (DatagramPacket p : sent) {
-            assertFalse(p instanceof SegmentedDatagramPacket);
-            assertEquals(1452, p.content().readableBytes());
-            p.release();
-        }
+        assertEquals(3, batch.messagesSent);
+        assertEquals(0, batch.gsoMessagesSent);
+        assertReceived(receiverA, expected);
     }
 
     @Test
-    void gsoTurnedOffMidRunStillSendsTheOpenRunSegmented() {
-        batch.add(datagram(1000, 0), 0, 1000, A);
-        batch.add(datagram(1000, 1), 0, 1000, A);
-        gsoLimit = 0;
-        batch.add(datagram(1000, 2), 0, 1000, A);
-        batch.flush();
-        List<DatagramPacket> sent = sent();
-        assertInstanceOf(SegmentedDatagramPacket.class, sent.get(0));
-        assertEquals(3000, sent.get(0).content().readableBytes());
-        sent.forEach(DatagramPacket::release);
-    }
-
-    @Test
-    void aFullSendQueueMeansDropped() {
-        channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(1000, 2000));
-        assertTrue(batch.add(datagram(1452, 0), 0, 1452, A));
-        batch.add(datagram(1452, 1), 0, 1452, B);
-        assertFalse(batch.add(datagram(1452, 2), 0, 1452, A), "refused once 2,000 bytes wait unflushed");
-        batch.flush();
-        sent().forEach(DatagramPacket::release);
-    }
-
-    @Test
-    void datagramsOverTheGsoLimitGoOneByOneAndSmallerOnesStillGoTogether() {
+    void datagramsOverTheGsoLimitGoOneByOneAndSmallerOnesStillGoTogether() throws IOException {
         gsoLimit = 9000;
+        List<byte[]> expected = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            batch.add(datagram(16032, i), 0, 16032, A);
+            add(expected, datagram(16032, i), a);
         }
         for (int i = 0; i < 3; i++) {
-            batch.add(datagram(1452, i), 0, 1452, A);
+            add(expected, datagram(1452, i), a);
         }
         batch.flush();
-        List<DatagramPacket> sent = sent();
-        assertEquals(4, sent.size());
-        for (int i = 0; i < 3; i++) {
-            assertFalse(sent.get(i) instanceof SegmentedDatagramPacket);
-            assertEquals(16032, sent.get(i).content().readableBytes());
+        assertEquals(4, batch.messagesSent);
+        assertEquals(1, batch.gsoMessagesSent);
+        assertReceived(receiverA, expected);
+    }
+
+    @Test
+    void theLargestDatagramUdpCarriesGoesWhole() throws IOException {
+        List<byte[]> expected = new ArrayList<>();
+        add(expected, datagram(65_000 + 32, 1), a);
+        add(expected, datagram(65_000 + 32, 2), a);
+        add(expected, datagram(1452, 3), a);
+        batch.flush();
+        assertEquals(3, batch.messagesSent);
+        assertReceived(receiverA, expected);
+    }
+
+    /** SO_NO_CHECK (a socket that sends without UDP checksums) is one way to have the kernel refuse GSO: EINVAL. */
+    interface SockOpt extends Library {
+        SockOpt C = Native.load("c", SockOpt.class);
+
+        int setsockopt(int fd, int level, int name, int[] value, int length);
+    }
+
+    @Test
+    void aGsoSendTheKernelRefusesIsToldAndSentAgainOneByOne() throws IOException {
+        int fd = ((EpollDatagramChannel) channel).fd().intValue();
+        assertEquals(0, SockOpt.C.setsockopt(fd, 1, 11, new int[] {1}, 4), "SO_NO_CHECK");
+        List<byte[]> expected = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            add(expected, datagram(1200, i), a);
         }
-        assertInstanceOf(SegmentedDatagramPacket.class, sent.get(3));
-        assertEquals(List.of(1452), gsoSent, "each GSO send reports its segment size");
-        sent.forEach(DatagramPacket::release);
+        add(expected, datagram(300, 9), a);
+        batch.flush();
+        assertEquals(List.of(1200), refused);
+        assertEquals(List.of(22), refusedErrno, "EINVAL");
+        assertEquals(0, failed);
+        assertReceived(receiverA, expected);
+    }
+
+    @Test
+    void datagramsHeldWhenTheSocketIsReplacedLeaveOnTheNewOne() throws IOException {
+        List<byte[]> expected = new ArrayList<>();
+        add(expected, datagram(1452, 0), a);
+        add(expected, datagram(1452, 1), a);
+        channel = open(SocketProtocolFamily.INET6);
+        add(expected, datagram(1452, 2), a);
+        batch.flush();
+        assertEquals(0, failed);
+        assertReceived(receiverA, expected);
+    }
+
+    @Test
+    void anIPv4OnlySocketSendsToIPv4AndRefusesIPv6() throws IOException {
+        channel = open(SocketProtocolFamily.INET);
+        List<byte[]> expected = new ArrayList<>();
+        add(expected, datagram(700, 0), a);
+        add(expected, datagram(700, 1), a);
+        assertFalse(batch.add(datagram(700, 2), 0, 700, b), "an IPv6 address on an IPv4 socket: refused");
+        add(expected, datagram(700, 3), a);
+        batch.flush();
+        assertReceived(receiverA, expected);
     }
 
     @Test
     void noSocketMeansDropped() {
-        SendBatch none = new SendBatch(() -> null, () -> Integer.MAX_VALUE, size -> { });
-        assertFalse(none.add(datagram(10, 0), 0, 10, A));
-        none.flush();
+        channel = null;
+        assertFalse(batch.add(datagram(10, 0), 0, 10, a));
+        batch.flush();
+        assertEquals(0, batch.messagesSent);
+    }
+
+    @Test
+    void aSocketAddressIsEncodedAsTheKernelReadsIt() {
+        byte[] out = new byte[28];
+        SendBatch.encode(new InetSocketAddress("192.0.2.1", 51820), true, out);
+        byte[] mapped = new byte[28];
+        mapped[0] = 10;
+        mapped[2] = (byte) 0xca;
+        mapped[3] = 0x6c;
+        mapped[18] = (byte) 0xff;
+        mapped[19] = (byte) 0xff;
+        mapped[20] = (byte) 192;
+        mapped[22] = 2;
+        mapped[23] = 1;
+        assertArrayEquals(mapped, out, "AF_INET6, port 51820 big-endian, ::ffff:192.0.2.1");
+        SendBatch.encode(new InetSocketAddress("192.0.2.1", 51820), false, out);
+        assertArrayEquals(new byte[] {2, 0, (byte) 0xca, 0x6c, (byte) 192, 0, 2, 1}, Arrays.copyOf(out, 8));
     }
 }
