@@ -23,10 +23,15 @@ final class UapiReader {
     static final int MAX_LINE = 65_535;
 
     private final InputStream in;
-    private final byte[] buf = new byte[8192];
+    private final byte[] buf = new byte[4096];
     private int pos;
     private int end;
-    private final byte[] line = new byte[MAX_LINE];
+    /**
+     * The line being read, grown as lines need (to {@link #MAX_LINE} at most): a `wg show` from a monitoring loop
+     * every second made 64 KiB of garbage per connection with it allocated whole, most of what a soak's daemon
+     * allocated at all.
+     */
+    private byte[] line = new byte[256];
 
     UapiReader(InputStream in) {
         this.in = in;
@@ -54,6 +59,9 @@ final class UapiReader {
                 nl++;
             }
             int take = Math.min(nl - pos, MAX_LINE - len);
+            if (len + take > line.length) {
+                line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE, Math.max(len + take, 2 * line.length)));
+            }
             System.arraycopy(buf, pos, line, len, take);
             len += take;
             tooLong |= take < nl - pos;

@@ -28,6 +28,8 @@ import java.nio.file.attribute.BasicFileAttributes;
  */
 final class UapiServer implements AutoCloseable {
     static final Path RUN_DIR = Path.of("/var/run/wireguard");
+    /** Characters of a reply buffered per connection: a few peers' worth per write, little garbage per `wg show`. */
+    private static final int REPLY_BUFFER = 2048;
 
     private final Path dir;
     private final Path path;
@@ -105,7 +107,7 @@ final class UapiServer implements AutoCloseable {
     private void serve(SocketChannel conn) {
         try (conn;
              Writer out = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(conn),
-                     StandardCharsets.UTF_8))) {
+                     StandardCharsets.UTF_8), REPLY_BUFFER)) {
             converse(new UapiReader(Channels.newInputStream(conn)), out);
         } catch (UapiError e) {
             log.verbose("UAPI connection closed: " + e.getMessage());
