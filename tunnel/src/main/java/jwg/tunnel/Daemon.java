@@ -126,12 +126,6 @@ final class Daemon {
             }
             return 1;
         }
-        // One full collection before the daemon takes traffic. Start-up leaves ~3 MB of live objects in the young
-        // generation, and the first young collection copied them all, at whatever moment it came: with the packet
-        // path allocating nothing, that was well into a transfer, 7-40 ms (bench/soak, two loaded cores), where young
-        // collections after a full one take 2-3 ms (they copy what a few seconds kept alive). Here, ~15 ms of
-        // start-up, before anyone waits on a packet.
-        System.gc();
         if (notifyParent) {
             notify.println(READY);
             notify.flush();
@@ -143,7 +137,17 @@ final class Daemon {
         // from whatever started next to it (bench/compare's second daemon took 300-460 ms to start instead of ~190).
         Thread warmup = new Thread(() -> {
             Posix.lowestPriority();
+            long w0 = System.nanoTime();
             Warmup.run(40, 20_000);
+            // Then one full collection, ~10 ms, a few hundred ms after start-up: start-up leaves ~3 MB live in the
+            // young generation and the warm-up ~3.5 MB of garbage (handshakes run interpreted). Left to the first
+            // young collection, that came ~30 s into a transfer, when nothing else fills the young generation (the
+            // packet path allocates nothing), and copied the start-up's objects: 17-40 ms in bench/soak on two
+            // loaded cores, against 2-5 ms for young collections after a full one. Here, not at start-up's end:
+            // there it added 10-15 ms to every start and left the warm-up's garbage for later.
+            System.gc();
+            log.verbose("warm-up and the collection after it done in " + (System.nanoTime() - w0) / 1_000_000
+                    + " ms");
         }, "jwg-warmup");
         warmup.setDaemon(true);
         warmup.start();

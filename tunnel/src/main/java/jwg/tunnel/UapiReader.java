@@ -23,7 +23,7 @@ final class UapiReader {
     static final int MAX_LINE = 65_535;
 
     private final InputStream in;
-    private final byte[] buf = new byte[4096];
+    private final byte[] buf = new byte[2048];
     private int pos;
     private int end;
     /**

@@ -1,8 +1,6 @@
 package jwg.tunnel;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -28,7 +26,10 @@ import java.nio.file.attribute.BasicFileAttributes;
  */
 final class UapiServer implements AutoCloseable {
     static final Path RUN_DIR = Path.of("/var/run/wireguard");
-    /** Characters of a reply buffered per connection: a few peers' worth per write, little garbage per `wg show`. */
+    /**
+     * Bytes of a reply buffered per connection before they are written: a few peers' worth per write, and little
+     * garbage per `wg show` (a BufferedWriter over an OutputStreamWriter held 16 KB of char and byte buffers).
+     */
     private static final int REPLY_BUFFER = 2048;
 
     private final Path dir;
@@ -106,8 +107,7 @@ final class UapiServer implements AutoCloseable {
 
     private void serve(SocketChannel conn) {
         try (conn;
-             Writer out = new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(conn),
-                     StandardCharsets.UTF_8), REPLY_BUFFER)) {
+             Writer out = Channels.newWriter(conn, StandardCharsets.UTF_8.newEncoder(), REPLY_BUFFER)) {
             converse(new UapiReader(Channels.newInputStream(conn)), out);
         } catch (UapiError e) {
             log.verbose("UAPI connection closed: " + e.getMessage());
