@@ -33,8 +33,21 @@ final class ReceiveBatch {
     /** Bytes per message: any datagram (65,535 at most), or one GRO run (the kernel stops a run at 64 KB). */
     static final int SLOT_BYTES = 65_536;
 
+    // struct mmsghdr (x86-64 and arm64 Linux): msghdr { name, namelen, iov, iovlen, control, controllen, flags }, len.
+    private static final int MMSG = 64;
+    private static final int NAME = 0;
+    private static final int NAMELEN = 8;
+    private static final int IOV = 16;
+    private static final int IOVLEN = 24;
+    private static final int CONTROL = 32;
+    private static final int CONTROLLEN = 40;
+    private static final int FLAGS = 48;
+    private static final int LEN = 56;
+    private static final int IOVEC = 16;
+    private static final int SOCKADDR = 28;
     /** Room for UDP_GRO's control message (CMSG_SPACE(sizeof(int)) = 24) and one more of the same size. */
     private static final int CONTROL_BYTES = 48;
+    private static final int SOL_UDP = 17;
     private static final int UDP_GRO = 104;
     private static final int MSG_TRUNC = 0x20;
     private static final int MSG_DONTWAIT = 0x40;
@@ -42,9 +55,9 @@ final class ReceiveBatch {
     private static final int EINTR = 4;
 
     // Layout: messages, their iovecs, addresses, control buffers, then the data.
-    private static final int IOVS = SLOTS * Mmsghdr.SIZE;
-    private static final int ADDRS = IOVS + SLOTS * Mmsghdr.IOVEC;
-    private static final int CONTROLS = ADDRS + SLOTS * Mmsghdr.SOCKADDR;
+    private static final int IOVS = SLOTS * MMSG;
+    private static final int ADDRS = IOVS + SLOTS * IOVEC;
+    private static final int CONTROLS = ADDRS + SLOTS * SOCKADDR;
     private static final int DATA = (CONTROLS + SLOTS * CONTROL_BYTES + 63) & ~63;
 
     private final Memory block = new Memory(DATA + (long) SLOTS * SLOT_BYTES);
@@ -57,13 +70,13 @@ final class ReceiveBatch {
 
     ReceiveBatch() {
         for (int i = 0; i < SLOTS; i++) {
-            int m = i * Mmsghdr.SIZE;
-            mem.putLong(m + Mmsghdr.NAME, base + ADDRS + (long) i * Mmsghdr.SOCKADDR);
-            mem.putLong(m + Mmsghdr.IOV, base + IOVS + (long) i * Mmsghdr.IOVEC);
-            mem.putLong(m + Mmsghdr.IOVLEN, 1);
-            mem.putLong(m + Mmsghdr.CONTROL, base + CONTROLS + (long) i * CONTROL_BYTES);
-            mem.putLong(IOVS + i * Mmsghdr.IOVEC, base + DATA + (long) i * SLOT_BYTES);
-            mem.putLong(IOVS + i * Mmsghdr.IOVEC + 8, SLOT_BYTES);
+            int m = i * MMSG;
+            mem.putLong(m + NAME, base + ADDRS + (long) i * SOCKADDR);
+            mem.putLong(m + IOV, base + IOVS + (long) i * IOVEC);
+            mem.putLong(m + IOVLEN, 1);
+            mem.putLong(m + CONTROL, base + CONTROLS + (long) i * CONTROL_BYTES);
+            mem.putLong(IOVS + i * IOVEC, base + DATA + (long) i * SLOT_BYTES);
+            mem.putLong(IOVS + i * IOVEC + 8, SLOT_BYTES);
         }
     }
 
@@ -73,9 +86,9 @@ final class ReceiveBatch {
      */
     int read(int fd) {
         for (int i = 0; i < SLOTS; i++) {
-            int m = i * Mmsghdr.SIZE;
-            mem.putInt(m + Mmsghdr.NAMELEN, Mmsghdr.SOCKADDR);
-            mem.putLong(m + Mmsghdr.CONTROLLEN, CONTROL_BYTES);
+            int m = i * MMSG;
+            mem.putInt(m + NAMELEN, SOCKADDR);
+            mem.putLong(m + CONTROLLEN, CONTROL_BYTES);
         }
         while (true) {
             int n = Sys.recvmmsg(fd, base, SLOTS, MSG_DONTWAIT, 0);
@@ -103,25 +116,25 @@ final class ReceiveBatch {
 
     /** Message i's bytes: one datagram, or a GRO run of them. */
     int length(int i) {
-        return mem.getInt(i * Mmsghdr.SIZE + Mmsghdr.LEN);
+        return mem.getInt(i * MMSG + LEN);
     }
 
     /** Message i was cut short: a datagram bigger than a slot, which UDP cannot carry; drop it. */
     boolean truncated(int i) {
-        return (mem.getInt(i * Mmsghdr.SIZE + Mmsghdr.FLAGS) & MSG_TRUNC) != 0;
+        return (mem.getInt(i * MMSG + FLAGS) & MSG_TRUNC) != 0;
     }
 
     /** The size of message i's datagrams: the GRO segment size, or its whole length when it is one datagram. */
     int segment(int i) {
-        int m = i * Mmsghdr.SIZE;
+        int m = i * MMSG;
         int at = CONTROLS + i * CONTROL_BYTES;
-        int end = at + (int) Math.min(mem.getLong(m + Mmsghdr.CONTROLLEN), CONTROL_BYTES);
+        int end = at + (int) Math.min(mem.getLong(m + CONTROLLEN), CONTROL_BYTES);
         while (at + 16 <= end) {
             long len = mem.getLong(at);
             if (len < 16 || at + len > end) {
                 break;
             }
-            if (mem.getInt(at + 8) == Mmsghdr.SOL_UDP && mem.getInt(at + 12) == UDP_GRO && len >= 20) {
+            if (mem.getInt(at + 8) == SOL_UDP && mem.getInt(at + 12) == UDP_GRO && len >= 20) {
                 int size = mem.getInt(at + 16);
                 return size > 0 ? Math.min(size, length(i)) : length(i);
             }
@@ -137,7 +150,7 @@ final class ReceiveBatch {
 
     /** The sender of the selected message (null for an address family UDP does not use). */
     InetSocketAddress source() {
-        return sources.get(mem, ADDRS + selected * Mmsghdr.SOCKADDR);
+        return sources.get(mem, ADDRS + selected * SOCKADDR);
     }
 
     /** The address objects made so far (tests). */

@@ -62,18 +62,29 @@ final class SendBatch {
         void failed(int n, int errno);
     }
 
+    // struct mmsghdr (x86-64 and arm64 Linux): msghdr { name, namelen, iov, iovlen, control, controllen, flags }, len.
+    private static final int MMSG = 64;
+    private static final int NAME = 0;
+    private static final int NAMELEN = 8;
+    private static final int IOV = 16;
+    private static final int IOVLEN = 24;
+    private static final int CONTROL = 32;
+    private static final int CONTROLLEN = 40;
+    private static final int IOVEC = 16;
     /** CMSG_SPACE(sizeof(uint16_t)): a cmsghdr (len, level, type) and the segment size, aligned. */
     private static final int CMSG = 24;
     private static final int CMSG_LEN = 18;
+    private static final int SOCKADDR = 28;
+    private static final int SOL_UDP = 17;
     private static final int UDP_SEGMENT = 103;
     private static final int AF_INET = 2;
     private static final int AF_INET6 = 10;
 
     // Layout of the native block: messages, their iovecs, control messages and addresses, a pollfd, then the data.
-    private static final int IOVS = MAX_MESSAGES * Mmsghdr.SIZE;
-    private static final int CMSGS = IOVS + MAX_MESSAGES * Mmsghdr.IOVEC;
+    private static final int IOVS = MAX_MESSAGES * MMSG;
+    private static final int CMSGS = IOVS + MAX_MESSAGES * IOVEC;
     private static final int ADDRS = CMSGS + MAX_MESSAGES * CMSG;
-    private static final int POLLFD = ADDRS + MAX_MESSAGES * Mmsghdr.SOCKADDR;
+    private static final int POLLFD = ADDRS + MAX_MESSAGES * SOCKADDR;
     private static final int DATA = POLLFD + 8;
 
     private final Socket socket;
@@ -100,7 +111,7 @@ final class SendBatch {
     private boolean ipv6Socket;
     /** The last address encoded, to encode each address once rather than per message. */
     private InetSocketAddress lastTo;
-    private final byte[] lastSockaddr = new byte[Mmsghdr.SOCKADDR];
+    private final byte[] lastSockaddr = new byte[SOCKADDR];
 
     /**
      * The socket this thread is sending on at this moment, or null: the socket's owner waits for it to be null (or
@@ -118,13 +129,13 @@ final class SendBatch {
         this.mem = ByteBuffer.allocateDirect(DATA + AREA).order(ByteOrder.nativeOrder());
         this.base = com.sun.jna.Pointer.nativeValue(Native.getDirectBufferPointer(mem));
         for (int i = 0; i < MAX_MESSAGES; i++) {
-            int m = i * Mmsghdr.SIZE;
-            mem.putLong(m + Mmsghdr.NAME, base + ADDRS + (long) i * Mmsghdr.SOCKADDR);
-            mem.putLong(m + Mmsghdr.IOV, base + IOVS + (long) i * Mmsghdr.IOVEC);
-            mem.putLong(m + Mmsghdr.IOVLEN, 1);
+            int m = i * MMSG;
+            mem.putLong(m + NAME, base + ADDRS + (long) i * SOCKADDR);
+            mem.putLong(m + IOV, base + IOVS + (long) i * IOVEC);
+            mem.putLong(m + IOVLEN, 1);
             int c = CMSGS + i * CMSG;
             mem.putLong(c, CMSG_LEN);
-            mem.putInt(c + 8, Mmsghdr.SOL_UDP);
+            mem.putInt(c + 8, SOL_UDP);
             mem.putInt(c + 12, UDP_SEGMENT);
         }
         mem.putShort(POLLFD + 4, (short) Sys.POLLOUT);
@@ -174,8 +185,8 @@ final class SendBatch {
         counts[i] = 1;
         segments[i] = len;
         lengths[i] = len;
-        mem.putLong(IOVS + i * Mmsghdr.IOVEC, base + DATA + used);
-        mem.putInt(i * Mmsghdr.SIZE + Mmsghdr.NAMELEN, sockaddr(to, ADDRS + i * Mmsghdr.SOCKADDR));
+        mem.putLong(IOVS + i * IOVEC, base + DATA + used);
+        mem.putInt(i * MMSG + NAMELEN, sockaddr(to, ADDRS + i * SOCKADDR));
         this.to = to;
         tail = false;
         // A datagram over the GSO limit is a message of its own; so is every datagram while GSO is off.
@@ -188,8 +199,8 @@ final class SendBatch {
             encode(to, ipv6Socket, lastSockaddr);
             lastTo = to;
         }
-        mem.put(at, lastSockaddr, 0, Mmsghdr.SOCKADDR);
-        return ipv6Socket ? Mmsghdr.SOCKADDR : 16;
+        mem.put(at, lastSockaddr, 0, SOCKADDR);
+        return ipv6Socket ? SOCKADDR : 16;
     }
 
     /** struct sockaddr_in6 (an IPv4 address mapped into it), or struct sockaddr_in for an IPv4-only socket. */
@@ -243,9 +254,9 @@ final class SendBatch {
         UdpSocket ch = current;
         for (int i = 0; i < n; i++) {
             boolean gso = counts[i] > 1;
-            mem.putLong(IOVS + i * Mmsghdr.IOVEC + 8, lengths[i]);
-            mem.putLong(i * Mmsghdr.SIZE + Mmsghdr.CONTROL, gso ? base + CMSGS + (long) i * CMSG : 0);
-            mem.putLong(i * Mmsghdr.SIZE + Mmsghdr.CONTROLLEN, gso ? CMSG : 0);
+            mem.putLong(IOVS + i * IOVEC + 8, lengths[i]);
+            mem.putLong(i * MMSG + CONTROL, gso ? base + CMSGS + (long) i * CMSG : 0);
+            mem.putLong(i * MMSG + CONTROLLEN, gso ? CMSG : 0);
             if (gso) {
                 mem.putShort(CMSGS + i * CMSG + 16, (short) segments[i]);
             }
@@ -278,7 +289,7 @@ final class SendBatch {
         boolean mayWait = !ch.inEventLoop();
         long waitedUntil = 0;
         for (int i = 0; i < n; ) {
-            int sent = Sys.sendmmsg(fd, base + (long) i * Mmsghdr.SIZE, n - i, 0);
+            int sent = Sys.sendmmsg(fd, base + (long) i * MMSG, n - i, 0);
             if (sent > 0) {
                 for (int k = i; k < i + sent; k++) {
                     gsoMessagesSent += counts[k] > 1 ? 1 : 0;
@@ -316,15 +327,15 @@ final class SendBatch {
 
     /** Message i's datagrams, each a message of its own (after the kernel refused them as one GSO send). */
     private void oneByOne(int fd, int i) {
-        long at = mem.getLong(IOVS + i * Mmsghdr.IOVEC);
+        long at = mem.getLong(IOVS + i * IOVEC);
         long total = lengths[i];
-        int m = i * Mmsghdr.SIZE;
-        mem.putLong(m + Mmsghdr.CONTROL, 0);
-        mem.putLong(m + Mmsghdr.CONTROLLEN, 0);
+        int m = i * MMSG;
+        mem.putLong(m + CONTROL, 0);
+        mem.putLong(m + CONTROLLEN, 0);
         for (long done = 0; done < total; ) {
             long len = Math.min(segments[i], total - done);
-            mem.putLong(IOVS + i * Mmsghdr.IOVEC, at + done);
-            mem.putLong(IOVS + i * Mmsghdr.IOVEC + 8, len);
+            mem.putLong(IOVS + i * IOVEC, at + done);
+            mem.putLong(IOVS + i * IOVEC + 8, len);
             int sent;
             do {
                 sent = Sys.sendmmsg(fd, base + m, 1, 0);
