@@ -1,6 +1,8 @@
 package jwg.tunnel;
 
 import com.sun.jna.Native;
+import io.netty.channel.Channel;
+import io.netty.channel.epoll.EpollDatagramChannel;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -17,7 +19,7 @@ import jwg.tun.Tun;
  * peer on the same host or over veth is). Sealed transport packets of one flow are exactly such a run: full-sized
  * data packets and a shorter tail. Anything else (another address, a bigger datagram, a full run) closes the run.
  *
- * <p>Why below Netty: a write from a thread that is not a Netty channel's event loop becomes a task on that loop, woken
+ * <p>Why below Netty: a write from a thread that is not the channel's event loop becomes a task on that loop, woken
  * through its eventfd, plus a DatagramPacket and a pooled buffer per message. Measured by bench/profile (1 TCP
  * stream, 2 cores): the sender's eventfd writes were 4.7 % of its TUN thread and its event loop ran the sends as
  * tasks between receives; the receiver's TUN thread handed every ACK to its event loop one at a time. Here the
@@ -30,7 +32,7 @@ import jwg.tun.Tun;
  * again one datagram at a time. Any other error drops that message's datagrams and counts them.
  *
  * <p>Thread-safety: one per sending thread (see {@link Udp#batch()}); nothing is shared but the socket, and the
- * socket is not closed under a send in progress ({@link #using}).
+ * socket is not closed under a send in progress ({@link #usingChannel}).
  */
 final class SendBatch {
     /** The kernel's limit on segments per GSO send (UDP_MAX_SEGMENTS). */
@@ -49,8 +51,8 @@ final class SendBatch {
 
     /** The socket as a batch needs it; {@link Udp} is the real one. */
     interface Socket {
-        /** The socket to send on now; null: none. */
-        UdpSocket current();
+        /** The channel to send on now; null: none. */
+        Channel channel();
 
         /** The largest datagram UDP_SEGMENT may carry now (0: GSO is off). */
         int gsoLimit();
@@ -106,19 +108,19 @@ final class SendBatch {
     /** The run's last datagram was shorter than the rest: nothing more may join it. */
     private boolean tail;
 
-    /** The socket the held messages are for, and the address family it takes. */
-    private UdpSocket current;
+    /** The channel the held messages are for, and the address family its socket takes. */
+    private Channel channel;
     private boolean ipv6Socket;
     /** The last address encoded, to encode each address once rather than per message. */
     private InetSocketAddress lastTo;
     private final byte[] lastSockaddr = new byte[SOCKADDR];
 
     /**
-     * The socket this thread is sending on at this moment, or null: the socket's owner waits for it to be null (or
-     * another socket) before closing one, so a send never reaches a descriptor number that was closed and
+     * The channel this thread is sending on at this moment, or null: the socket's owner waits for it to be null (or
+     * another channel) before closing a channel, so a send never reaches a descriptor number that was closed and
      * reused meanwhile. Written only by this batch's thread, read by the closer.
      */
-    volatile UdpSocket using;
+    volatile Channel usingChannel;
 
     /** Messages handed to the kernel, and how many of them were GSO sends (this thread's reads only: tests). */
     long messagesSent;
@@ -147,15 +149,15 @@ final class SendBatch {
             open = false;
         }
         if (!open) {
-            UdpSocket ch = socket.current();
+            Channel ch = socket.channel();
             if (ch == null) {
                 return false;
             }
-            if (ch != current || messages == MAX_MESSAGES || used + len > AREA) {
+            if (ch != channel || messages == MAX_MESSAGES || used + len > AREA) {
                 send();
-                if (ch != current) {
-                    current = ch;
-                    ipv6Socket = ch.ipv6;
+                if (ch != channel) {
+                    channel = ch;
+                    ipv6Socket = ((InetSocketAddress) ch.localAddress()).getAddress() instanceof Inet6Address;
                     lastTo = null;
                 }
             }
@@ -251,7 +253,7 @@ final class SendBatch {
         if (n == 0) {
             return;
         }
-        UdpSocket ch = current;
+        Channel ch = channel;
         for (int i = 0; i < n; i++) {
             boolean gso = counts[i] > 1;
             mem.putLong(IOVS + i * IOVEC + 8, lengths[i]);
@@ -261,32 +263,33 @@ final class SendBatch {
                 mem.putShort(CMSGS + i * CMSG + 16, (short) segments[i]);
             }
         }
-        using = ch;
+        usingChannel = ch;
         try {
-            if (socket.current() != ch) {
+            if (socket.channel() != ch) {
                 // Replaced (or closed) since these were added: they go out on the socket there is now, if any.
-                ch = socket.current();
-                if (ch == null || ch.ipv6 != ipv6Socket) {
+                ch = socket.channel();
+                if (ch == null || ((InetSocketAddress) ch.localAddress()).getAddress() instanceof Inet6Address
+                        != ipv6Socket) {
                     lose(0, n, Sys.EBADF);
                     return;
                 }
-                using = ch;
-                if (socket.current() != ch) {
+                usingChannel = ch;
+                if (socket.channel() != ch) {
                     lose(0, n, Sys.EBADF);
                     return;
                 }
             }
             sendAll(ch, n);
         } finally {
-            using = null;
+            usingChannel = null;
             messages = 0;
             used = 0;
         }
     }
 
-    private void sendAll(UdpSocket ch, int n) {
-        int fd = ch.fd;
-        boolean mayWait = !ch.inEventLoop();
+    private void sendAll(Channel ch, int n) {
+        int fd = ((EpollDatagramChannel) ch).fd().intValue();
+        boolean mayWait = !ch.eventLoop().inEventLoop();
         long waitedUntil = 0;
         for (int i = 0; i < n; ) {
             int sent = Sys.sendmmsg(fd, base + (long) i * MMSG, n - i, 0);
