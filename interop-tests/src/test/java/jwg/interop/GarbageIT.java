@@ -86,6 +86,11 @@ class GarbageIT {
 
             Map<String, Long> after = drops(p);
             after.replaceAll((reason, n) -> n - before.getOrDefault(reason, 0L));
+            // Packets b's own kernel sends into its TUN device on its own schedule (IPv6 router solicitations and
+            // MLD reports, seconds after the link came up) have no peer to go to and are counted under no_route:
+            // not datagrams from the network, and not the spray's. They fell into this window once the daemon's
+            // start-up timing moved (a full collection after its warm-up).
+            after.remove("no_route");
             long malformed = after.getOrDefault("malformed", 0L);
             // Random lengths other than 148, 92, 64 and >= 32 with a type byte of 1-4 and zero reserved bytes: all
             // malformed; the 200 typed ones of each kind go to the check their type reaches first: an initiation's
