@@ -137,7 +137,6 @@ final class Daemon {
         // from whatever started next to it (bench/compare's second daemon took 300-460 ms to start instead of ~190).
         Thread warmup = new Thread(() -> {
             Posix.lowestPriority();
-            long w0 = System.nanoTime();
             Warmup.run(40, 20_000);
             // Then one full collection, ~10 ms, a few hundred ms after start-up: start-up leaves ~3 MB live in the
             // young generation and the warm-up ~3.5 MB of garbage (handshakes run interpreted). Left to the first
@@ -145,8 +144,6 @@ final class Daemon {
             // 10-40 ms in bench/soak on two loaded cores, against 2-5 ms for young collections after a full one.
             // Here, not at start-up's end: there it added 10-15 ms to every start and left the warm-up's garbage.
             System.gc();
-            log.verbose("warm-up and the collection after it done in " + (System.nanoTime() - w0) / 1_000_000
-                    + " ms");
         }, "jwg-warmup");
         warmup.setDaemon(true);
         warmup.start();

@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The UAPI's framing: lines ended by '\n' alone, each at most {@link #MAX_LINE} bytes, read from the socket's byte
@@ -60,7 +61,7 @@ final class UapiReader {
             }
             int take = Math.min(nl - pos, MAX_LINE - len);
             if (len + take > line.length) {
-                line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE, Math.max(len + take, 2 * line.length)));
+                line = Arrays.copyOf(line, Math.min(MAX_LINE, Math.max(len + take, 2 * line.length)));
             }
             System.arraycopy(buf, pos, line, len, take);
             len += take;
