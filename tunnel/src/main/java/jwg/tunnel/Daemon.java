@@ -140,9 +140,10 @@ final class Daemon {
             Warmup.run(40, 20_000);
             // Then one full collection, ~10 ms, a few hundred ms after start-up: start-up leaves ~3 MB live in the
             // young generation and the warm-up ~3.5 MB of garbage (handshakes run interpreted). Left to the first
-            // young collection, that came in the middle of the first transfer and copied the start-up's objects:
-            // 10-40 ms in bench/soak on two loaded cores, against 2-5 ms for young collections after a full one.
-            // Here, not at start-up's end: there it added 10-15 ms to every start and left the warm-up's garbage.
+            // young collection, that came ~30 s into a transfer, when nothing else fills the young generation (the
+            // packet path allocates nothing), and copied the start-up's objects: 17-40 ms in bench/soak on two
+            // loaded cores, against 2-5 ms for young collections after a full one. Here, not at start-up's end:
+            // there it added 10-15 ms to every start and left the warm-up's garbage for later.
             System.gc();
         }, "jwg-warmup");
         warmup.setDaemon(true);

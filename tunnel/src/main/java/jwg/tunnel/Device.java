@@ -544,27 +544,31 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     // ---- inbound: the UDP event loop ----
 
-    /** One datagram from the network. Event loop thread only. Never throws, never answers garbage. */
-    void receive(ByteBuf content, InetSocketAddress from) {
-        int len = content.readableBytes();
-        int at = content.readerIndex();
+    /**
+     * One datagram from the network, content[at, at+len), sent from from's selected source (made into an address
+     * object only for a datagram that gets that far). Event loop thread only. Never throws, never answers garbage.
+     */
+    void receive(ByteBuf content, int at, int len, ReceiveBatch from) {
         int type = len >= Message.TRANSPORT_MIN_LEN ? content.getByte(at) : Message.INVALID;
         if (type == Message.TRANSPORT) {
             receiveTransport(content, at, len, from);
         } else if (type == Message.INITIATION || type == Message.RESPONSE || type == Message.COOKIE_REPLY) {
-            handshakes.received(content, at, len, type, from);
+            InetSocketAddress source = from.source();
+            if (source != null) {
+                handshakes.received(content, at, len, type, source);
+            }
         } else {
             drops.count(Drop.MALFORMED);
         }
     }
 
-    private void receiveTransport(ByteBuf content, int at, int len, InetSocketAddress from) {
+    private void receiveTransport(ByteBuf content, int at, int len, ReceiveBatch from) {
         if (len > MAX_PACKET) {
             drops.count(Drop.TOO_BIG);
             return;
         }
-        // Classified and its index found in Netty's buffer (type and length are checked already), so a stranger's
-        // datagram costs no pooled buffer (nor grows one).
+        // Classified and its index found where it landed (type and length are checked already), so a stranger's
+        // datagram costs no pooled buffer (nor grows one), nor an address object.
         if (content.getMedium(at + 1) != 0) {
             drops.count(Drop.MALFORMED);
             return;
@@ -572,6 +576,11 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         Session s = indices.get(content.getIntLE(at + Message.TRANSPORT_RECEIVER));
         if (s == null || s.keypair() == null) {
             drops.count(Drop.UNKNOWN_INDEX);
+            return;
+        }
+        InetSocketAddress source = from.source();
+        if (source == null) {
+            drops.count(Drop.MALFORMED);
             return;
         }
         Packet p = inboundPackets.take();
@@ -589,7 +598,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         p.peer = s.peer();
         p.keypair = s.keypair();
         p.counter = Message.getLong(p.buf, Message.TRANSPORT_COUNTER);
-        p.address = from;
+        p.address = source;
         if (!p.peer.inbound.add(p)) {
             dropped(p, Drop.PEER_QUEUE_FULL);
             return;

@@ -1,8 +1,6 @@
 package jwg.tunnel;
 
 import com.sun.jna.Native;
-import io.netty.channel.Channel;
-import io.netty.channel.epoll.EpollDatagramChannel;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -19,7 +17,7 @@ import jwg.tun.Tun;
  * peer on the same host or over veth is). Sealed transport packets of one flow are exactly such a run: full-sized
  * data packets and a shorter tail. Anything else (another address, a bigger datagram, a full run) closes the run.
  *
- * <p>Why below Netty: a write from a thread that is not the channel's event loop becomes a task on that loop, woken
+ * <p>Why below Netty: a write from a thread that is not a Netty channel's event loop becomes a task on that loop, woken
  * through its eventfd, plus a DatagramPacket and a pooled buffer per message. Measured by bench/profile (1 TCP
  * stream, 2 cores): the sender's eventfd writes were 4.7 % of its TUN thread and its event loop ran the sends as
  * tasks between receives; the receiver's TUN thread handed every ACK to its event loop one at a time. Here the
@@ -32,7 +30,7 @@ import jwg.tun.Tun;
  * again one datagram at a time. Any other error drops that message's datagrams and counts them.
  *
  * <p>Thread-safety: one per sending thread (see {@link Udp#batch()}); nothing is shared but the socket, and the
- * socket is not closed under a send in progress ({@link #usingChannel}).
+ * socket is not closed under a send in progress ({@link #using}).
  */
 final class SendBatch {
     /** The kernel's limit on segments per GSO send (UDP_MAX_SEGMENTS). */
@@ -51,8 +49,8 @@ final class SendBatch {
 
     /** The socket as a batch needs it; {@link Udp} is the real one. */
     interface Socket {
-        /** The channel to send on now; null: none. */
-        Channel channel();
+        /** The socket to send on now; null: none. */
+        UdpSocket current();
 
         /** The largest datagram UDP_SEGMENT may carry now (0: GSO is off). */
         int gsoLimit();
@@ -64,29 +62,18 @@ final class SendBatch {
         void failed(int n, int errno);
     }
 
-    // struct mmsghdr (x86-64 and arm64 Linux): msghdr { name, namelen, iov, iovlen, control, controllen, flags }, len.
-    private static final int MMSG = 64;
-    private static final int NAME = 0;
-    private static final int NAMELEN = 8;
-    private static final int IOV = 16;
-    private static final int IOVLEN = 24;
-    private static final int CONTROL = 32;
-    private static final int CONTROLLEN = 40;
-    private static final int IOVEC = 16;
     /** CMSG_SPACE(sizeof(uint16_t)): a cmsghdr (len, level, type) and the segment size, aligned. */
     private static final int CMSG = 24;
     private static final int CMSG_LEN = 18;
-    private static final int SOCKADDR = 28;
-    private static final int SOL_UDP = 17;
     private static final int UDP_SEGMENT = 103;
     private static final int AF_INET = 2;
     private static final int AF_INET6 = 10;
 
     // Layout of the native block: messages, their iovecs, control messages and addresses, a pollfd, then the data.
-    private static final int IOVS = MAX_MESSAGES * MMSG;
-    private static final int CMSGS = IOVS + MAX_MESSAGES * IOVEC;
+    private static final int IOVS = MAX_MESSAGES * Mmsghdr.SIZE;
+    private static final int CMSGS = IOVS + MAX_MESSAGES * Mmsghdr.IOVEC;
     private static final int ADDRS = CMSGS + MAX_MESSAGES * CMSG;
-    private static final int POLLFD = ADDRS + MAX_MESSAGES * SOCKADDR;
+    private static final int POLLFD = ADDRS + MAX_MESSAGES * Mmsghdr.SOCKADDR;
     private static final int DATA = POLLFD + 8;
 
     private final Socket socket;
@@ -108,19 +95,19 @@ final class SendBatch {
     /** The run's last datagram was shorter than the rest: nothing more may join it. */
     private boolean tail;
 
-    /** The channel the held messages are for, and the address family its socket takes. */
-    private Channel channel;
+    /** The socket the held messages are for, and the address family it takes. */
+    private UdpSocket current;
     private boolean ipv6Socket;
     /** The last address encoded, to encode each address once rather than per message. */
     private InetSocketAddress lastTo;
-    private final byte[] lastSockaddr = new byte[SOCKADDR];
+    private final byte[] lastSockaddr = new byte[Mmsghdr.SOCKADDR];
 
     /**
-     * The channel this thread is sending on at this moment, or null: the socket's owner waits for it to be null (or
-     * another channel) before closing a channel, so a send never reaches a descriptor number that was closed and
+     * The socket this thread is sending on at this moment, or null: the socket's owner waits for it to be null (or
+     * another socket) before closing one, so a send never reaches a descriptor number that was closed and
      * reused meanwhile. Written only by this batch's thread, read by the closer.
      */
-    volatile Channel usingChannel;
+    volatile UdpSocket using;
 
     /** Messages handed to the kernel, and how many of them were GSO sends (this thread's reads only: tests). */
     long messagesSent;
@@ -131,13 +118,13 @@ final class SendBatch {
         this.mem = ByteBuffer.allocateDirect(DATA + AREA).order(ByteOrder.nativeOrder());
         this.base = com.sun.jna.Pointer.nativeValue(Native.getDirectBufferPointer(mem));
         for (int i = 0; i < MAX_MESSAGES; i++) {
-            int m = i * MMSG;
-            mem.putLong(m + NAME, base + ADDRS + (long) i * SOCKADDR);
-            mem.putLong(m + IOV, base + IOVS + (long) i * IOVEC);
-            mem.putLong(m + IOVLEN, 1);
+            int m = i * Mmsghdr.SIZE;
+            mem.putLong(m + Mmsghdr.NAME, base + ADDRS + (long) i * Mmsghdr.SOCKADDR);
+            mem.putLong(m + Mmsghdr.IOV, base + IOVS + (long) i * Mmsghdr.IOVEC);
+            mem.putLong(m + Mmsghdr.IOVLEN, 1);
             int c = CMSGS + i * CMSG;
             mem.putLong(c, CMSG_LEN);
-            mem.putInt(c + 8, SOL_UDP);
+            mem.putInt(c + 8, Mmsghdr.SOL_UDP);
             mem.putInt(c + 12, UDP_SEGMENT);
         }
         mem.putShort(POLLFD + 4, (short) Sys.POLLOUT);
@@ -149,15 +136,15 @@ final class SendBatch {
             open = false;
         }
         if (!open) {
-            Channel ch = socket.channel();
+            UdpSocket ch = socket.current();
             if (ch == null) {
                 return false;
             }
-            if (ch != channel || messages == MAX_MESSAGES || used + len > AREA) {
+            if (ch != current || messages == MAX_MESSAGES || used + len > AREA) {
                 send();
-                if (ch != channel) {
-                    channel = ch;
-                    ipv6Socket = ((InetSocketAddress) ch.localAddress()).getAddress() instanceof Inet6Address;
+                if (ch != current) {
+                    current = ch;
+                    ipv6Socket = ch.ipv6;
                     lastTo = null;
                 }
             }
@@ -187,8 +174,8 @@ final class SendBatch {
         counts[i] = 1;
         segments[i] = len;
         lengths[i] = len;
-        mem.putLong(IOVS + i * IOVEC, base + DATA + used);
-        mem.putInt(i * MMSG + NAMELEN, sockaddr(to, ADDRS + i * SOCKADDR));
+        mem.putLong(IOVS + i * Mmsghdr.IOVEC, base + DATA + used);
+        mem.putInt(i * Mmsghdr.SIZE + Mmsghdr.NAMELEN, sockaddr(to, ADDRS + i * Mmsghdr.SOCKADDR));
         this.to = to;
         tail = false;
         // A datagram over the GSO limit is a message of its own; so is every datagram while GSO is off.
@@ -201,8 +188,8 @@ final class SendBatch {
             encode(to, ipv6Socket, lastSockaddr);
             lastTo = to;
         }
-        mem.put(at, lastSockaddr, 0, SOCKADDR);
-        return ipv6Socket ? SOCKADDR : 16;
+        mem.put(at, lastSockaddr, 0, Mmsghdr.SOCKADDR);
+        return ipv6Socket ? Mmsghdr.SOCKADDR : 16;
     }
 
     /** struct sockaddr_in6 (an IPv4 address mapped into it), or struct sockaddr_in for an IPv4-only socket. */
@@ -253,46 +240,45 @@ final class SendBatch {
         if (n == 0) {
             return;
         }
-        Channel ch = channel;
+        UdpSocket ch = current;
         for (int i = 0; i < n; i++) {
             boolean gso = counts[i] > 1;
-            mem.putLong(IOVS + i * IOVEC + 8, lengths[i]);
-            mem.putLong(i * MMSG + CONTROL, gso ? base + CMSGS + (long) i * CMSG : 0);
-            mem.putLong(i * MMSG + CONTROLLEN, gso ? CMSG : 0);
+            mem.putLong(IOVS + i * Mmsghdr.IOVEC + 8, lengths[i]);
+            mem.putLong(i * Mmsghdr.SIZE + Mmsghdr.CONTROL, gso ? base + CMSGS + (long) i * CMSG : 0);
+            mem.putLong(i * Mmsghdr.SIZE + Mmsghdr.CONTROLLEN, gso ? CMSG : 0);
             if (gso) {
                 mem.putShort(CMSGS + i * CMSG + 16, (short) segments[i]);
             }
         }
-        usingChannel = ch;
+        using = ch;
         try {
-            if (socket.channel() != ch) {
+            if (socket.current() != ch) {
                 // Replaced (or closed) since these were added: they go out on the socket there is now, if any.
-                ch = socket.channel();
-                if (ch == null || ((InetSocketAddress) ch.localAddress()).getAddress() instanceof Inet6Address
-                        != ipv6Socket) {
+                ch = socket.current();
+                if (ch == null || ch.ipv6 != ipv6Socket) {
                     lose(0, n, Sys.EBADF);
                     return;
                 }
-                usingChannel = ch;
-                if (socket.channel() != ch) {
+                using = ch;
+                if (socket.current() != ch) {
                     lose(0, n, Sys.EBADF);
                     return;
                 }
             }
             sendAll(ch, n);
         } finally {
-            usingChannel = null;
+            using = null;
             messages = 0;
             used = 0;
         }
     }
 
-    private void sendAll(Channel ch, int n) {
-        int fd = ((EpollDatagramChannel) ch).fd().intValue();
-        boolean mayWait = !ch.eventLoop().inEventLoop();
+    private void sendAll(UdpSocket ch, int n) {
+        int fd = ch.fd;
+        boolean mayWait = !ch.inEventLoop();
         long waitedUntil = 0;
         for (int i = 0; i < n; ) {
-            int sent = Sys.sendmmsg(fd, base + (long) i * MMSG, n - i, 0);
+            int sent = Sys.sendmmsg(fd, base + (long) i * Mmsghdr.SIZE, n - i, 0);
             if (sent > 0) {
                 for (int k = i; k < i + sent; k++) {
                     gsoMessagesSent += counts[k] > 1 ? 1 : 0;
@@ -330,15 +316,15 @@ final class SendBatch {
 
     /** Message i's datagrams, each a message of its own (after the kernel refused them as one GSO send). */
     private void oneByOne(int fd, int i) {
-        long at = mem.getLong(IOVS + i * IOVEC);
+        long at = mem.getLong(IOVS + i * Mmsghdr.IOVEC);
         long total = lengths[i];
-        int m = i * MMSG;
-        mem.putLong(m + CONTROL, 0);
-        mem.putLong(m + CONTROLLEN, 0);
+        int m = i * Mmsghdr.SIZE;
+        mem.putLong(m + Mmsghdr.CONTROL, 0);
+        mem.putLong(m + Mmsghdr.CONTROLLEN, 0);
         for (long done = 0; done < total; ) {
             long len = Math.min(segments[i], total - done);
-            mem.putLong(IOVS + i * IOVEC, at + done);
-            mem.putLong(IOVS + i * IOVEC + 8, len);
+            mem.putLong(IOVS + i * Mmsghdr.IOVEC, at + done);
+            mem.putLong(IOVS + i * Mmsghdr.IOVEC + 8, len);
             int sent;
             do {
                 sent = Sys.sendmmsg(fd, base + m, 1, 0);

@@ -1,22 +1,10 @@
 package jwg.tunnel;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelException;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.socket.SocketProtocolFamily;
-import io.netty.channel.unix.Socket;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -27,45 +15,33 @@ import java.util.concurrent.TimeUnit;
 import jwg.noise.Drop;
 
 /**
- * The device's one UDP socket, through Netty's epoll transport: AF_INET6 bound to the wildcard address, so
- * dual-stack (IPv4 peers appear as plain IPv4 addresses).
+ * The device's one UDP socket ({@link UdpSocket}: dual-stack, on Netty's epoll event loop), and both ways through it
+ * below Netty's channels. In: the event loop takes up to {@link ReceiveBatch#SLOTS} messages per recvmmsg into one
+ * {@link ReceiveBatch} and hands each datagram to the device where it landed. Out: transport data leaves through
+ * {@link SendBatch}es, each sending thread's own sendmmsg on the socket; handshake messages through
+ * {@link #sendDirect}.
  *
- * <p>Transport data leaves through {@link SendBatch}es, each sending thread's own sendmmsg on the socket, below Netty.
- * With offloads (the default), a run of up to {@link SendBatch#MAX_SEGMENTS} same-sized datagrams is one message with
- * UDP GSO (one trip through the stack), and the socket receives with UDP_GRO: the
- * kernel hands over a run of datagrams from one sender as one buffer of up to 64 KB, which Netty cuts back into
- * datagrams without copying. GRO goes with plain recvmsg, because Netty 4.2.18 passes GRO buffers through recvmmsg
- * unsplit. Without offloads, it receives with recvmmsg, up to {@link #BATCH} datagrams a call, and each datagram
- * is a message of its own in the senders' sendmmsg. A kernel that refuses a GSO send with EIO or EINVAL (a route's device that
- * cannot checksum) turns GSO off for the socket's life; EMSGSIZE (a segment over the path MTU, as with a tunnel MTU
- * above the underlay's) keeps datagrams of that size and bigger out of GSO sends, so the kernel fragments them one
- * by one. Either is said in the log.
+ * <p>With offloads (the default), the socket receives with UDP_GRO (the kernel hands over a run of one sender's
+ * datagrams as one message of up to 64 KB, cut back into datagrams here without copying), and a run of up to
+ * {@link SendBatch#MAX_SEGMENTS} same-sized datagrams leaves as one message with UDP GSO (one trip through the
+ * stack). Without, every datagram is a message of its own both ways. A kernel that refuses a GSO send with EIO or
+ * EINVAL (a route's device that cannot checksum) turns GSO off for the socket's life; EMSGSIZE (a segment over the
+ * path MTU, as with a tunnel MTU above the underlay's) keeps datagrams of that size and bigger out of GSO sends, so
+ * the kernel fragments them one by one. Either is said in the log.
  *
- * <p>Thread-safety: send/flush from any thread (Netty hands writes to its event loop, keeping each thread's order);
- * sendDirect and batch() from any thread (a buffer and a batch per thread); bind/close under the device's
- * configuration lock, and a socket they replace is closed only once no batch is sending on it.
+ * <p>Thread-safety: receiving on the event loop only; sendDirect and batch() from any thread (a buffer and a batch
+ * per thread); bind/close under the device's configuration lock, and a socket they replace is closed only once no
+ * batch is sending on it.
  */
 final class Udp {
-    static final int BATCH = 16;
     private static final int EMSGSIZE = 90;
-    /**
-     * The largest datagram received whole: UDP's own limit, so that any tunnel MTU a peer may use (up to 65,535 less
-     * WireGuard's 32 bytes) gets through; it is also the most a GRO receive returns at once.
-     */
-    static final int MAX_DATAGRAM = 65_535;
+    /** recvmmsg calls per wake-up of the event loop before it looks at its other work (the socket is level-triggered). */
+    private static final int READS_PER_WAKE = 4;
     /** 4 MiB each way: a few milliseconds of line rate, enough to absorb a peer's sendmmsg bursts. */
     static final int SOCKET_BUFFER = 4 << 20;
-    /**
-     * Bytes queued in Netty for the socket before sends are refused (counted as dropped): without a bound, a sender
-     * faster than the socket filled direct memory until receiving failed too.
-     */
-    static final int SEND_BACKLOG = 4 << 20;
 
     private final Device device;
     private final boolean offloads;
-    /** The receive buffer: one GRO run, or one recvmmsg batch; GSO sends fit in it too. */
-    private final int receiveBuffer;
-    private final DatagramBuffers buffers;
     /** The largest datagram a GSO send may carry: everything, less after EMSGSIZE, nothing after EIO or EINVAL. */
     private volatile int gsoLimit;
     /** The largest message {@link #sendDirect} takes: any handshake message. */
@@ -80,21 +56,17 @@ final class Udp {
         return b;
     });
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-    private volatile Channel channel;
+    private final IoEventLoop loop = (IoEventLoop) group.next();
+    /** The event loop's. */
+    private final ReceiveBatch received = new ReceiveBatch();
+    private volatile UdpSocket socket;
     private volatile int port;
     private volatile int fwmark;
 
     Udp(Device device, boolean offloads) {
         this.device = device;
         this.offloads = offloads;
-        this.receiveBuffer = offloads ? MAX_DATAGRAM + 1 : MAX_DATAGRAM * BATCH;
-        this.buffers = new DatagramBuffers(receiveBuffer);
     }
-
-    Channel channel() {
-        return channel;
-    }
-
 
     /** The calling thread's batch of datagrams to send. */
     SendBatch batch() {
@@ -113,49 +85,40 @@ final class Udp {
      * Binds port (0: any free port) with fwmark (0: none); on success replaces the old socket, on failure keeps it.
      */
     synchronized void bind(int newPort, int newMark) throws IOException {
-        Channel old = channel;
+        UdpSocket old = socket;
         if (old != null && newPort != 0 && newPort == port && newMark == fwmark) {
             return;
         }
         if (old != null && newPort == port) {
             // Same port: the old socket must go first, or the new bind fails with EADDRINUSE.
-            channel = null;
+            socket = null;
             retire(old);
             old = null;
         }
-        boolean gro = offloads;
-        Channel ch;
+        boolean[] capped = new boolean[1];
+        UdpSocket s;
         try {
-            ch = new Bootstrap()
-                    .group(group)
-                    .channelFactory(this::newChannel)
-                    .option(EpollChannelOption.UDP_GRO, gro)
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, gro ? 0 : MAX_DATAGRAM)
-                    .option(ChannelOption.ALLOCATOR, buffers)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(receiveBuffer))
-                    .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(SEND_BACKLOG / 2,
-                            SEND_BACKLOG))
-                    .handler(new Inbound())
-                    .bind(new InetSocketAddress(newPort))
-                    .syncUninterruptibly()
-                    .channel();
-        } catch (Exception e) {
+            s = UdpSocket.open(loop, newPort, offloads, fd -> {
+                capped[0] = !Posix.forceBuffers(fd, SOCKET_BUFFER);
+                if (newMark != 0) {
+                    Posix.setMark(fd, newMark);
+                }
+            }, this::readable);
+        } catch (IOException e) {
             throw new IOException("binding UDP port " + newPort + ": " + e.getMessage(), e);
         }
-        if (!Posix.forceBuffers(((EpollDatagramChannel) ch).fd().intValue(), SOCKET_BUFFER)) {
+        if (capped[0]) {
             device.log().verbose("UDP socket buffers are capped by net.core.rmem_max/wmem_max (not root?)");
         }
-        if (newMark != 0) {
-            try {
-                Posix.setMark(((EpollDatagramChannel) ch).fd().intValue(), newMark);
-            } catch (IOException e) {
-                ch.close();
-                throw e;
-            }
+        if (!s.ipv6) {
+            device.log().info("no IPv6 UDP socket, using IPv4 only");
+        }
+        if (offloads && !s.gro) {
+            device.log().info("UDP receive offload (UDP_GRO) refused by the kernel, receiving datagrams one by one");
         }
         gsoLimit = offloads && EpollDatagramChannel.isSegmentedDatagramPacketSupported() ? Integer.MAX_VALUE : 0;
-        channel = ch;
-        port = ((InetSocketAddress) ch.localAddress()).getPort();
+        socket = s;
+        port = s.port;
         fwmark = newMark;
         if (old != null) {
             retire(old);
@@ -163,121 +126,97 @@ final class Udp {
     }
 
     /**
-     * Closes old, no longer {@link #channel}, once no batch is sending on it: a send that read its descriptor number
+     * Closes old, no longer {@link #socket}, once no batch is sending on it: a send that read its descriptor number
      * before the close must not reach whatever the number is given to next. A batch's send takes microseconds; the
      * wait is bounded (a batch waiting for room in a full send buffer gives up within {@link SendBatch#WAIT_MILLIS}).
      */
-    private void retire(Channel old) {
+    private void retire(UdpSocket old) {
         long deadline = System.nanoTime() + 2 * SendBatch.WAIT_MILLIS * 1_000_000L;
         for (SendBatch b : allBatches) {
-            while (b.usingChannel == old && System.nanoTime() < deadline) {
+            while (b.using == old && System.nanoTime() < deadline) {
                 Thread.onSpinWait();
             }
         }
-        old.close().syncUninterruptibly();
+        old.close();
     }
 
     /**
-     * An AF_INET6 socket whatever the namespace looks like now (Netty clears IPV6_V6ONLY on it, so IPv4 peers still
-     * come and go as plain IPv4 addresses). Netty's own default family is decided once per process by binding a probe
-     * to ::1: a daemon started while loopback was down (boot, a fresh container) got an IPv4-only socket for good, and
-     * IPv6 endpoints configured later failed with EAFNOSUPPORT. Only a kernel without IPv6 at all (ipv6.disable=1)
-     * refuses the AF_INET6 socket; IPv4 is all there is then.
+     * The socket has datagrams (event loop): each goes to the device where it landed, a GRO run cut at its segment
+     * size, and after each recvmmsg the device sends on what it opened meanwhile.
      */
-    private EpollDatagramChannel newChannel() {
-        try {
-            return new EpollDatagramChannel(SocketProtocolFamily.INET6);
-        } catch (ChannelException e) {
-            Throwable why = e.getCause() != null ? e.getCause() : e;
-            device.log().info("no IPv6 UDP socket (" + why.getMessage() + "), using IPv4 only");
-            return new EpollDatagramChannel(SocketProtocolFamily.INET);
+    private void readable(UdpSocket s) {
+        ReceiveBatch r = received;
+        for (int round = 0; round < READS_PER_WAKE; round++) {
+            int n = r.read(s.fd);
+            if (n < 0 && device.log().verbose()) {
+                device.log().verbose("UDP: " + Posix.describe(-n));
+            }
+            if (n <= 0) {
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                if (r.truncated(i)) {
+                    device.drops().count(Drop.TOO_BIG);
+                    continue;
+                }
+                r.select(i);
+                int at = r.offset(i);
+                int end = at + r.length(i);
+                int segment = r.segment(i);
+                if (segment <= 0) {
+                    device.receive(r.data(), at, 0, r); // an empty datagram: malformed, counted as such
+                    continue;
+                }
+                for (; at < end; at += segment) {
+                    device.receive(r.data(), at, Math.min(segment, end - at), r);
+                }
+            }
+            device.receiveComplete();
+            if (n < ReceiveBatch.SLOTS) {
+                return;
+            }
         }
-    }
-
-    /**
-     * Queues buf[off, off+len) for to; it leaves on the next {@link #flush}. False when there is no socket, or more
-     * than {@link #SEND_BACKLOG} bytes wait for it already.
-     */
-    boolean send(byte[] buf, int off, int len, InetSocketAddress to) {
-        Channel ch = channel;
-        if (ch == null || !ch.isWritable()) {
-            return false;
-        }
-        ByteBuf out = ch.alloc().directBuffer(len);
-        out.writeBytes(buf, off, len);
-        ch.write(new DatagramPacket(out, to), ch.voidPromise());
-        return true;
     }
 
     /**
      * Sends buf[off, off+len) to `to` now, from the calling thread, with one sendto(2) on the socket: a handshake
-     * message (a response, a cookie reply, an initiation) leaves without a trip through the event loop, which under
-     * a flood is busy taking datagrams in. False if there is no socket or its send buffer is full (the message is
-     * lost, as any datagram may be; the protocol's retries cover it).
+     * message (a response, a cookie reply, an initiation) leaves without waiting for anything else. False if there is
+     * no socket or its send buffer is full (the message is lost, as any datagram may be; the protocol's retries cover
+     * it).
      */
     boolean sendDirect(byte[] buf, int off, int len, InetSocketAddress to) {
-        Channel ch = channel;
-        if (ch == null || len > DIRECT_MAX) {
+        UdpSocket s = socket;
+        if (s == null || len > DIRECT_MAX) {
             return false;
         }
         ByteBuffer out = directOut.get().clear();
         out.put(buf, off, len).flip();
-        try {
-            return ((Socket) ((EpollDatagramChannel) ch).fd()).sendTo(out, 0, len, to.getAddress(), to.getPort())
-                    == len;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    void flush() {
-        Channel ch = channel;
-        if (ch != null) {
-            ch.flush();
-        }
+        return s.sendTo(out, len, to);
     }
 
     /**
-     * Sends one junk byte to our own port on loopback: it exercises the send and receive paths (pooled allocator,
-     * outbound buffer, recvmmsg), whose first use otherwise delayed the first handshake by ~200 ms. The datagram
-     * never leaves the host and is dropped as malformed; where loopback is down, nothing happens.
+     * Sends one junk byte to our own port on loopback: it exercises the send and receive paths (sendto, the event
+     * loop's wake-up, recvmmsg), whose first use otherwise delayed the first handshake. The datagram never leaves
+     * the host and is dropped as malformed; where loopback is down, nothing happens.
      */
     void warmUp() {
-        send(new byte[1], 0, 1, new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        flush();
+        sendDirect(new byte[1], 0, 1, new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
     }
 
     synchronized void close() {
-        Channel ch = channel;
-        channel = null;
-        if (ch != null) {
-            retire(ch);
+        UdpSocket s = socket;
+        socket = null;
+        if (s != null) {
+            retire(s);
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    }
-
-    private final class Inbound extends SimpleChannelInboundHandler<DatagramPacket> {
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
-            device.receive(packet.content(), packet.sender());
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            device.receiveComplete();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            device.log().verbose("UDP: " + cause.getMessage());
-        }
     }
 
     /** What a {@link SendBatch} asks of the socket. */
     private final class BatchSocket implements SendBatch.Socket {
         @Override
-        public Channel channel() {
-            return channel;
+        public UdpSocket current() {
+            return socket;
         }
 
         @Override

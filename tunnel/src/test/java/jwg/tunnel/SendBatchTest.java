@@ -8,14 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.socket.SocketProtocolFamily;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
@@ -36,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class SendBatchTest {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final List<AutoCloseable> toClose = new ArrayList<>();
-    private Channel channel = open(SocketProtocolFamily.INET6);
+    private UdpSocket channel = open(true);
     private int gsoLimit = Integer.MAX_VALUE;
     private final List<Integer> refused = new ArrayList<>();
     private final List<Integer> refusedErrno = new ArrayList<>();
@@ -44,7 +40,7 @@ class SendBatchTest {
 
     private final SendBatch batch = new SendBatch(new SendBatch.Socket() {
         @Override
-        public Channel channel() {
+        public UdpSocket current() {
             return channel;
         }
 
@@ -71,13 +67,17 @@ class SendBatchTest {
     private final InetSocketAddress a = local(receiverA);
     private final InetSocketAddress b = local(receiverB);
 
-    private Channel open(SocketProtocolFamily family) {
-        Channel ch = new Bootstrap().group(group)
-                .channelFactory(() -> new EpollDatagramChannel(family))
-                .handler(new ChannelInboundHandlerAdapter())
-                .bind(new InetSocketAddress(0)).syncUninterruptibly().channel();
-        toClose.add(() -> ch.close().syncUninterruptibly());
-        return ch;
+    /** The sending socket: dual-stack, or IPv4 only as on a kernel without IPv6. Nothing is sent to it. */
+    private UdpSocket open(boolean ipv6) {
+        IoEventLoop loop = (IoEventLoop) group.next();
+        try {
+            UdpSocket s = ipv6 ? UdpSocket.open(loop, 0, false, fd -> { }, unused -> { })
+                    : UdpSocket.openIpv4(loop, 0, unused -> { });
+            toClose.add(s::close);
+            return s;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private DatagramChannel receiver(String host, StandardProtocolFamily family) {
@@ -261,7 +261,7 @@ class SendBatchTest {
 
     @Test
     void aGsoSendTheKernelRefusesIsToldAndSentAgainOneByOne() throws IOException {
-        int fd = ((EpollDatagramChannel) channel).fd().intValue();
+        int fd = channel.fd;
         assertEquals(0, SockOpt.C.setsockopt(fd, 1, 11, new int[] {1}, 4), "SO_NO_CHECK");
         List<byte[]> expected = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
@@ -280,7 +280,7 @@ class SendBatchTest {
         List<byte[]> expected = new ArrayList<>();
         add(expected, datagram(1452, 0), a);
         add(expected, datagram(1452, 1), a);
-        channel = open(SocketProtocolFamily.INET6);
+        channel = open(true);
         add(expected, datagram(1452, 2), a);
         batch.flush();
         assertEquals(0, failed);
@@ -289,7 +289,7 @@ class SendBatchTest {
 
     @Test
     void anIPv4OnlySocketSendsToIPv4AndRefusesIPv6() throws IOException {
-        channel = open(SocketProtocolFamily.INET);
+        channel = open(false);
         List<byte[]> expected = new ArrayList<>();
         add(expected, datagram(700, 0), a);
         add(expected, datagram(700, 1), a);
