@@ -1,5 +1,6 @@
 package jwg.noise;
 
+import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.function.Function;
@@ -93,8 +94,8 @@ public final class Handshake {
     }
 
     /** Q in the UAPI's form, for a get. */
-    public synchronized void appendPresharedKeyHex(StringBuilder sb) {
-        presharedKey.appendHex(sb);
+    public synchronized void appendPresharedKeyHex(Appendable out) throws IOException {
+        presharedKey.appendHex(out);
     }
 
     /**

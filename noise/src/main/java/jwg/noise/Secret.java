@@ -1,5 +1,6 @@
 package jwg.noise;
 
+import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import org.bouncycastle.crypto.Digest;
@@ -93,11 +94,14 @@ public final class Secret {
         return s;
     }
 
-    /** Appends the UAPI form, 64 lowercase hex digits. */
-    public void appendHex(StringBuilder sb) {
+    /**
+     * Appends the UAPI form, 64 lowercase hex digits, a character at a time: the caller chooses where the digits land
+     * (the UAPI's reply buffer, wiped once sent), so no string of them is left for the collector.
+     */
+    public void appendHex(Appendable out) throws IOException {
         for (int i = 0; i < LEN; i++) {
             int b = get(i);
-            sb.append(Character.forDigit(b >>> 4, 16)).append(Character.forDigit(b & 15, 16));
+            out.append(Character.forDigit(b >>> 4, 16)).append(Character.forDigit(b & 15, 16));
         }
     }
 

@@ -12,7 +12,11 @@ class SecretTest {
 
     private static String hex(Secret s) {
         StringBuilder sb = new StringBuilder();
-        s.appendHex(sb);
+        try {
+            s.appendHex(sb);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
         return sb.toString();
     }
 

@@ -7,6 +7,7 @@ import static jwg.noise.Protocol.REKEY_AFTER_TIME_NANOS;
 import static jwg.noise.Protocol.REKEY_ATTEMPT_TIME_NANOS;
 import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -825,8 +826,8 @@ final class Peer {
         return endpoint;
     }
 
-    void appendPresharedKeyHex(StringBuilder sb) {
-        handshake.appendPresharedKeyHex(sb);
+    void appendPresharedKeyHex(Appendable out) throws IOException {
+        handshake.appendPresharedKeyHex(out);
     }
 
     int persistentKeepalive() {

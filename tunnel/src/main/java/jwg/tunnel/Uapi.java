@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import jwg.noise.Drop;
 import jwg.noise.Key;
 import jwg.noise.Secret;
 import jwg.roaming.Addresses;
@@ -45,61 +46,67 @@ final class Uapi {
      * started, as `jwg drops IF` prints them.
      */
     void drops(Writer out) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        device.drops().nonZero().forEach((why, n) -> line(sb, why.name().toLowerCase(Locale.ROOT), Long.toString(n)));
-        sb.append("errno=0\n\n");
-        out.write(sb.toString());
+        for (Map.Entry<Drop, Long> e : device.drops().nonZero().entrySet()) {
+            line(out, e.getKey().name().toLowerCase(Locale.ROOT), Long.toString(e.getValue()));
+        }
+        out.write("errno=0\n\n");
         out.flush();
     }
 
     // ---- get ----
 
-    /** The get reply body, in wireguard-go's key order, ending with errno=0 and the blank line. */
+    /**
+     * The get reply body, in wireguard-go's key order, ending with errno=0 and the blank line. Written straight to
+     * the connection's writer (no string of the whole reply), the keys' hex digits a character at a time.
+     */
     void get(Writer out) throws IOException {
-        StringBuilder sb = new StringBuilder(256);
         synchronized (device) {
             Secret priv = device.privateKey();
             if (!priv.isZero()) {
-                priv.appendHex(sb.append("private_key="));
-                sb.append('\n');
+                out.write("private_key=");
+                priv.appendHex(out);
+                out.write('\n');
             }
             if (device.udp().port() != 0) {
-                line(sb, "listen_port", Integer.toString(device.udp().port()));
+                line(out, "listen_port", Integer.toString(device.udp().port()));
             }
             if (device.udp().fwmark() != 0) {
-                line(sb, "fwmark", Integer.toUnsignedString(device.udp().fwmark()));
+                line(out, "fwmark", Integer.toUnsignedString(device.udp().fwmark()));
             }
             Map<Peer, List<AllowedIps.Prefix>> allowed = device.allowedIps().entriesByValue();
             for (Peer p : device.peers()) {
-                line(sb, "public_key", p.publicKey.toHex());
-                p.appendPresharedKeyHex(sb.append("preshared_key="));
-                sb.append('\n');
-                line(sb, "protocol_version", "1");
+                line(out, "public_key", p.publicKey.toHex());
+                out.write("preshared_key=");
+                p.appendPresharedKeyHex(out);
+                out.write('\n');
+                line(out, "protocol_version", "1");
                 if (p.endpoint() != null) {
-                    line(sb, "endpoint", formatEndpoint(p.endpoint()));
+                    line(out, "endpoint", formatEndpoint(p.endpoint()));
                 }
                 long hs = p.lastHandshakeEpochNanos();
-                line(sb, "last_handshake_time_sec", Long.toString(hs / 1_000_000_000L));
-                line(sb, "last_handshake_time_nsec", Long.toString(hs % 1_000_000_000L));
-                line(sb, "tx_bytes", Long.toString(p.txBytes()));
-                line(sb, "rx_bytes", Long.toString(p.rxBytes()));
-                line(sb, "persistent_keepalive_interval", Integer.toString(p.persistentKeepalive()));
+                line(out, "last_handshake_time_sec", Long.toString(hs / 1_000_000_000L));
+                line(out, "last_handshake_time_nsec", Long.toString(hs % 1_000_000_000L));
+                line(out, "tx_bytes", Long.toString(p.txBytes()));
+                line(out, "rx_bytes", Long.toString(p.rxBytes()));
+                line(out, "persistent_keepalive_interval", Integer.toString(p.persistentKeepalive()));
                 for (AllowedIps.Prefix prefix : allowed.getOrDefault(p, List.of())) {
-                    line(sb, "allowed_ip", formatAddress(prefix.address()) + "/" + prefix.cidr());
-                }
-                if (sb.length() > 1 << 16) {
-                    out.write(sb.toString());
-                    sb.setLength(0);
+                    out.write("allowed_ip=");
+                    out.write(formatAddress(prefix.address()));
+                    out.write('/');
+                    out.write(Integer.toString(prefix.cidr()));
+                    out.write('\n');
                 }
             }
         }
-        sb.append("errno=0\n\n");
-        out.write(sb.toString());
+        out.write("errno=0\n\n");
         out.flush();
     }
 
-    private static void line(StringBuilder sb, String key, String value) {
-        sb.append(key).append('=').append(value).append('\n');
+    private static void line(Writer out, String key, String value) throws IOException {
+        out.write(key);
+        out.write('=');
+        out.write(value);
+        out.write('\n');
     }
 
     // ---- set ----

@@ -17,13 +17,13 @@ import java.util.Arrays;
  * unknown operation, and the connection is closed); inside a set, a '\r' before the '\n' is dropped (Go's line
  * scanner does the same), and a line over the limit fails the request with EIO (its scanner's "token too long").
  *
- * <p>Not thread-safe: one per connection.
+ * <p>Not thread-safe: one connection at a time.
  */
 final class UapiReader {
     /** The longest line: 64 KiB less its '\n', what Go's default line scanner takes. */
     static final int MAX_LINE = 65_535;
 
-    private final InputStream in;
+    private InputStream in;
     private final byte[] buf = new byte[2048];
     private int pos;
     private int end;
@@ -36,6 +36,23 @@ final class UapiReader {
 
     UapiReader(InputStream in) {
         this.in = in;
+    }
+
+    /**
+     * Reads the next connection's requests with this reader's buffers (the UAPI server keeps a few readers for reuse).
+     * What the previous one left is wiped first: a set's lines carry keys in hex.
+     */
+    UapiReader attach(InputStream next) {
+        Arrays.fill(buf, (byte) 0);
+        if (line.length > 4096) {
+            line = new byte[256]; // one long line does not keep 64 KiB held for every later connection
+        } else {
+            Arrays.fill(line, (byte) 0);
+        }
+        pos = 0;
+        end = 0;
+        in = next;
+        return this;
     }
 
     /** A request held in a string (a test's, the start-up training's). */

@@ -7,7 +7,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -17,6 +16,8 @@ import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * The UAPI socket, /var/run/wireguard/IF.sock: an AF_UNIX stream socket, owner-only (bound under umask 077, as
@@ -27,10 +28,15 @@ import java.nio.file.attribute.BasicFileAttributes;
 final class UapiServer implements AutoCloseable {
     static final Path RUN_DIR = Path.of("/var/run/wireguard");
     /**
-     * Bytes of a reply buffered per connection before they are written: a few peers' worth per write, and little
-     * garbage per `wg show` (a BufferedWriter over an OutputStreamWriter held 16 KB of char and byte buffers).
+     * Readers and reply writers kept for the next connections, as many as are usually open at once: `wg show` from a
+     * monitoring loop then costs no buffers (see {@link UapiReply}). A connection that finds none makes its own pair,
+     * which goes back if there is room.
      */
-    private static final int REPLY_BUFFER = 2048;
+    private static final int KEPT = 4;
+
+    private final ArrayBlockingQueue<UapiReader> readers = new ArrayBlockingQueue<>(KEPT);
+    private final ArrayBlockingQueue<UapiReply> replies = new ArrayBlockingQueue<>(KEPT);
+    private final ThreadFactory connections = Thread.ofVirtual().name("jwg-uapi-conn").factory();
 
     private final Path dir;
     private final Path path;
@@ -95,7 +101,7 @@ final class UapiServer implements AutoCloseable {
         while (!closed) {
             try {
                 SocketChannel conn = server.accept();
-                Thread.ofVirtual().name("jwg-uapi-conn").start(() -> serve(conn));
+                connections.newThread(() -> serve(conn)).start();
             } catch (IOException e) {
                 if (!closed) {
                     log.error("UAPI accept: " + e.getMessage());
@@ -106,15 +112,22 @@ final class UapiServer implements AutoCloseable {
     }
 
     private void serve(SocketChannel conn) {
-        try (conn;
-             Writer out = Channels.newWriter(conn, StandardCharsets.UTF_8.newEncoder(), REPLY_BUFFER)) {
-            converse(new UapiReader(Channels.newInputStream(conn)), out);
+        UapiReader in = readers.poll();
+        UapiReply out = replies.poll();
+        in = (in == null ? new UapiReader(null) : in).attach(Channels.newInputStream(conn));
+        out = (out == null ? new UapiReply() : out).attach(conn);
+        try (conn) {
+            converse(in, out);
         } catch (UapiError e) {
             log.verbose("UAPI connection closed: " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             if (!closed) {
                 log.verbose("UAPI connection: " + e);
             }
+        } finally {
+            out.detach();
+            readers.offer(in.attach(null));
+            replies.offer(out);
         }
     }
 
@@ -167,7 +180,9 @@ final class UapiServer implements AutoCloseable {
 
     /** errno=-N: wg negates the value it reads, so -22 makes it print "Invalid argument". */
     private static void reply(Writer out, int errno) throws IOException {
-        out.write("errno=" + (errno == 0 ? 0 : -errno) + "\n\n");
+        out.write("errno=");
+        out.write(Integer.toString(errno == 0 ? 0 : -errno));
+        out.write("\n\n");
         out.flush();
     }
 
