@@ -50,10 +50,10 @@ class OverloadIT {
         // What the connection moves during the flood is not asserted. The excess is dropped where neither daemon
         // chooses: at a's TUN queue (the kernel drops what the daemon has not read yet) and at b's socket; both drop
         // without looking at flows, 70-80 % of everything at this load on two cores, and TCP at that loss backs off
-        // for seconds at a time; neither daemon drops a packet of its own there (jwg drops: none). Six 15 s runs on a
-        // 2-core AVX2 EPYC (CI's included): jwg's connection moved 0.0-10.1 Mbit/s of the 10 asked, 1 or more in 2 of
-        // 6; wireguard-go's 0.0-10.1, 1 or more in 1 of 6, and under 1 beside the 500 Mbit/s sender in 6 of 6. The
-        // figure is printed in the table beside the control's.
+        // for seconds at a time; neither daemon drops a packet of its own there (jwg drops: none). Seven 15 s runs on
+        // a 2-core AVX2 EPYC (CI's two included): jwg's connection moved 0.0-10.1 Mbit/s of the 10 asked, 1 or more in
+        // 2 of 7; wireguard-go's 0.0-10.1, 1 or more in 1 of 7, and under 1 beside the 500 Mbit/s sender in 7 of 7.
+        // The figure is printed in the table beside the control's.
 
         // The rules below are calibrated for a machine whose tunnel carries the 500 Mbit/s sender. A slower one (an
         // AVX2-only EPYC with steal delivered 349 of 500) is overloaded by both runs: there only the rules above.
