@@ -557,7 +557,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
             if (source != null) {
                 handshakes.received(content, at, len, type, source);
             }
-        } else {
+        } else if (!udp.tookWarmUp(len)) {
             drops.count(Drop.MALFORMED);
         }
     }

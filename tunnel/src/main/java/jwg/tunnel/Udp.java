@@ -62,6 +62,8 @@ final class Udp {
     private volatile UdpSocket socket;
     private volatile int port;
     private volatile int fwmark;
+    /** Set by {@link #warmUp}, cleared by the event loop when the datagram arrives. */
+    private volatile boolean warmUpInFlight;
 
     Udp(Device device, boolean offloads) {
         this.device = device;
@@ -197,10 +199,28 @@ final class Udp {
     /**
      * Sends one junk byte to our own port on loopback: it exercises the send and receive paths (sendto, the event
      * loop's wake-up, recvmmsg), whose first use otherwise delayed the first handshake. The datagram never leaves
-     * the host and is dropped as malformed; where loopback is down, nothing happens.
+     * the host and is dropped uncounted (see {@link #tookWarmUp}): `jwg drops` on a daemon that saw no traffic is
+     * empty. Where loopback is down, nothing happens.
      */
     void warmUp() {
-        sendDirect(new byte[1], 0, 1, new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        warmUpInFlight = true;
+        if (!sendDirect(new byte[1], 0, 1, new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+            warmUpInFlight = false;
+        }
+    }
+
+    /**
+     * Whether a one-byte datagram, about to be counted as malformed, is taken as the warm-up's own instead. Asked
+     * only there, never on the path of a real message. The first one-byte datagram after {@link #warmUp} is taken,
+     * whoever sent it: if a stranger's came first, it goes uncounted and the warm-up's is counted in its place, so
+     * the count stays right.
+     */
+    boolean tookWarmUp(int len) {
+        if (len != 1 || !warmUpInFlight) {
+            return false;
+        }
+        warmUpInFlight = false;
+        return true;
     }
 
     synchronized void close() {
