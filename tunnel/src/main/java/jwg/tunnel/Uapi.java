@@ -159,7 +159,7 @@ final class Uapi {
                 continue;
             }
             try {
-                parseLine(change, line);
+                parseLine(change, line, in);
             } catch (UapiError e) {
                 error = e;
             }
@@ -171,7 +171,7 @@ final class Uapi {
 
     private static final String ALLOWED_IP = "allowed_ip=";
 
-    private static void parseLine(UapiChange change, String line) throws UapiError {
+    private static void parseLine(UapiChange change, String line, UapiReader in) throws UapiError {
         UapiChange.PeerChange peer = change.peers.isEmpty() ? null : change.peers.get(change.peers.size() - 1);
         if (peer != null && line.startsWith(ALLOWED_IP)) {
             // Most lines of a big set: no key and value strings for them.
@@ -190,7 +190,13 @@ final class Uapi {
         }
         if (peer == null) {
             switch (key) {
-                case "private_key" -> change.privateKey = hexSecret(key, value);
+                case "private_key" -> {
+                    Secret k = in.takeSecret(line);
+                    if (change.privateKey != null) {
+                        change.privateKey.wipe(); // a key given twice: the later one counts
+                    }
+                    change.privateKey = k;
+                }
                 case "listen_port" -> change.listenPort = (int) number(key, value, 0xffff);
                 case "fwmark" -> change.fwmark = (int) number(key, value, 0xffffffffL);
                 case "replace_peers" -> change.replacePeers = literalTrue(key, value);
@@ -201,7 +207,13 @@ final class Uapi {
         switch (key) {
             case "remove" -> peer.remove = literalTrue(key, value);
             case "update_only" -> peer.updateOnly = literalTrue(key, value);
-            case "preshared_key" -> peer.presharedKey = hexSecret(key, value);
+            case "preshared_key" -> {
+                Secret k = in.takeSecret(line);
+                if (peer.presharedKey != null) {
+                    peer.presharedKey.wipe();
+                }
+                peer.presharedKey = k;
+            }
             case "endpoint" -> peer.endpoint = parseEndpoint(value);
             case "persistent_keepalive_interval" -> peer.persistentKeepalive = (int) number(key, value, 0xffff);
             case "replace_allowed_ips" -> peer.replaceAllowedIps = literalTrue(key, value);
@@ -351,14 +363,6 @@ final class Uapi {
     private static Key hexKey(String key, String value) throws UapiError {
         try {
             return Key.fromHex(value);
-        } catch (IllegalArgumentException e) {
-            throw new UapiError(UapiError.EINVAL, "invalid " + key);
-        }
-    }
-
-    private static Secret hexSecret(String key, String value) throws UapiError {
-        try {
-            return Secret.fromHex(value);
         } catch (IllegalArgumentException e) {
             throw new UapiError(UapiError.EINVAL, "invalid " + key);
         }

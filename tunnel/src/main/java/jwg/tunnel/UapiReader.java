@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import jwg.noise.Secret;
 
 /**
  * The UAPI's framing: lines ended by '\n' alone, each at most {@link #MAX_LINE} bytes, read from the socket's byte
@@ -33,6 +34,11 @@ final class UapiReader {
      * allocated at all.
      */
     private byte[] line = new byte[256];
+    /** The lines whose values are secrets, key and '=' as readSetLine returns them. */
+    private static final String[] SECRET_KEYS = {"private_key=", "preshared_key="};
+    /** The last set line's secret, decoded and not taken yet; null also when its value was no key. */
+    private Secret secret;
+    private boolean secretLine;
 
     UapiReader(InputStream in) {
         this.in = in;
@@ -43,6 +49,7 @@ final class UapiReader {
      * What the previous one left is wiped first: a set's lines carry keys in hex.
      */
     UapiReader attach(InputStream next) {
+        wipeSecret();
         Arrays.fill(buf, (byte) 0);
         if (line.length > 4096) {
             line = new byte[256]; // one long line does not keep 64 KiB held for every later connection
@@ -66,11 +73,81 @@ final class UapiReader {
      * fails with EIO; the next call reads the line after it.
      */
     String readLine() throws IOException, UapiError {
+        int len = readLineBytes();
+        return len < 0 ? null : new String(line, 0, len, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A line of a set request: as {@link #readLine}, less a '\r' at its end. A private_key or preshared_key line is
+     * returned as its key and '=' alone: its value is decoded from this reader's bytes into a {@link Secret}, for
+     * {@link #takeSecret}, and the bytes are wiped, so the key's hex never becomes a string the collector keeps.
+     */
+    String readSetLine() throws IOException, UapiError {
+        wipeSecret(); // a secret line that was never taken (a refused request) leaves nothing behind
+        int len = readLineBytes();
+        if (len < 0) {
+            return null;
+        }
+        if (len > 0 && line[len - 1] == '\r') {
+            len--;
+        }
+        for (String key : SECRET_KEYS) {
+            if (startsWith(key, len)) {
+                secretLine = true;
+                try {
+                    secret = Secret.fromHex(new Ascii(line, key.length(), len));
+                } catch (IllegalArgumentException notHex) {
+                    secret = null;
+                }
+                Arrays.fill(line, 0, len, (byte) 0);
+                return key;
+            }
+        }
+        return new String(line, 0, len, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The secret of the private_key or preshared_key line {@link #readSetLine} just returned, now the caller's to
+     * wipe; EINVAL naming the key if its value was not 64 hex digits.
+     */
+    Secret takeSecret(String key) throws UapiError {
+        Secret s = secret;
+        boolean was = secretLine;
+        secret = null;
+        secretLine = false;
+        if (!was || s == null) {
+            throw new UapiError(UapiError.EINVAL, "invalid " + key.substring(0, key.length() - 1));
+        }
+        return s;
+    }
+
+    private void wipeSecret() {
+        if (secret != null) {
+            secret.wipe();
+            secret = null;
+        }
+        secretLine = false;
+    }
+
+    private boolean startsWith(String key, int len) {
+        if (len < key.length()) {
+            return false;
+        }
+        for (int i = 0; i < key.length(); i++) {
+            if (line[i] != key.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The line's length in {@link #line}, or -1 at the end of the stream. */
+    private int readLineBytes() throws IOException, UapiError {
         int len = 0;
         boolean tooLong = false;
         while (true) {
             if (pos == end && !fill()) {
-                return null;
+                return -1;
             }
             int nl = pos;
             while (nl < end && buf[nl] != '\n') {
@@ -78,7 +155,9 @@ final class UapiReader {
             }
             int take = Math.min(nl - pos, MAX_LINE - len);
             if (len + take > line.length) {
-                line = Arrays.copyOf(line, Math.min(MAX_LINE, Math.max(len + take, 2 * line.length)));
+                byte[] grown = Arrays.copyOf(line, Math.min(MAX_LINE, Math.max(len + take, 2 * line.length)));
+                Arrays.fill(line, (byte) 0);
+                line = grown;
             }
             System.arraycopy(buf, pos, line, len, take);
             len += take;
@@ -92,13 +171,30 @@ final class UapiReader {
         if (tooLong) {
             throw new UapiError(UapiError.EIO, "a line longer than " + MAX_LINE + " bytes");
         }
-        return new String(line, 0, len, StandardCharsets.UTF_8);
+        return len;
     }
 
-    /** A line of a set request: as {@link #readLine}, less a '\r' at its end. */
-    String readSetLine() throws IOException, UapiError {
-        String s = readLine();
-        return s != null && s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+    /** Bytes as characters one to one, for the hex decoder: a view, not a copy. */
+    private record Ascii(byte[] bytes, int from, int to) implements CharSequence {
+        @Override
+        public int length() {
+            return to - from;
+        }
+
+        @Override
+        public char charAt(int i) {
+            return (char) (bytes[from + i] & 0xff);
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int stop) {
+            return new Ascii(bytes, from + start, from + stop);
+        }
+
+        @Override
+        public String toString() {
+            return "(" + length() + " bytes)"; // never the bytes: they may be a key
+        }
     }
 
     private boolean fill() throws IOException {

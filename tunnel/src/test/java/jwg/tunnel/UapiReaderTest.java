@@ -1,9 +1,13 @@
 package jwg.tunnel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Field;
+import jwg.noise.Secret;
 import org.junit.jupiter.api.Test;
 
 class UapiReaderTest {
@@ -51,4 +55,54 @@ class UapiReaderTest {
         assertEquals(UapiError.EIO, e.errno);
         assertEquals("get=1", r.readLine(), "the next request starts after the blank line");
     }
+
+    private static final String HEX = "e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a";
+
+    @Test
+    void aKeyLinesHexIsDecodedInPlaceAndWipedNeverAString() throws Exception {
+        UapiReader r = UapiReader.of("private_key=" + HEX + "\r\npreshared_key=" + HEX.toUpperCase() + "\n"
+                + "preshared_key=" + HEX.substring(1) + "\nlisten_port=1\n");
+        assertEquals("private_key=", r.readSetLine(), "the value does not come back as text");
+        assertNoHexLeft(r);
+        Secret priv = r.takeSecret("private_key=");
+        assertTrue(priv.sameAs(Secret.fromHex(HEX)));
+        assertEquals("preshared_key=", r.readSetLine());
+        assertTrue(r.takeSecret("preshared_key=").sameAs(priv), "upper-case digits too");
+        assertEquals("preshared_key=", r.readSetLine());
+        UapiError e = assertThrows(UapiError.class, () -> r.takeSecret("preshared_key="));
+        assertEquals(UapiError.EINVAL, e.errno);
+        assertEquals("invalid preshared_key", e.getMessage(), "the message never carries the value");
+        assertEquals("listen_port=1", r.readSetLine());
+        assertThrows(UapiError.class, () -> r.takeSecret("private_key="), "no secret without its line");
+    }
+
+    @Test
+    void aSecretNobodyTookIsWipedByTheNextLine() throws Exception {
+        UapiReader r = UapiReader.of("private_key=" + HEX + "\n\n");
+        r.readSetLine();
+        Field f = UapiReader.class.getDeclaredField("secret");
+        f.setAccessible(true);
+        Secret untaken = (Secret) f.get(r);
+        assertEquals("", r.readSetLine());
+        assertTrue(untaken.isZero(), "a refused request's key is wiped, not left to the collector");
+    }
+
+    @Test
+    void setsOfKeysStillApplyThroughTheParser() throws Exception {
+        UapiChange c = Uapi.parse(UapiReader.of("private_key=" + HEX + "\npublic_key=" + HEX
+                + "\npreshared_key=" + HEX + "\n\n"));
+        assertTrue(c.privateKey.sameAs(Secret.fromHex(HEX)));
+        assertTrue(c.peers.get(0).presharedKey.sameAs(Secret.fromHex(HEX)));
+        UapiError e = assertThrows(UapiError.class,
+                () -> Uapi.parse(UapiReader.of("private_key=" + HEX + "0\n\n")));
+        assertEquals(UapiError.EINVAL, e.errno);
+    }
+
+    private static void assertNoHexLeft(UapiReader r) throws Exception {
+        Field f = UapiReader.class.getDeclaredField("line");
+        f.setAccessible(true);
+        String left = new String((byte[]) f.get(r), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertFalse(left.contains(HEX.substring(0, 16)), "the line buffer still holds the key's digits");
+    }
 }
+
