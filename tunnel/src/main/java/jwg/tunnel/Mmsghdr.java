@@ -19,7 +19,6 @@ final class Mmsghdr {
     static final int IOVEC = 16;
     /** struct sockaddr_in6, which also holds a sockaddr_in. */
     static final int SOCKADDR = 28;
-    static final int SOL_UDP = 17;
 
     private Mmsghdr() {}
 }

@@ -35,7 +35,6 @@ final class ReceiveBatch {
 
     /** Room for UDP_GRO's control message (CMSG_SPACE(sizeof(int)) = 24) and one more of the same size. */
     private static final int CONTROL_BYTES = 48;
-    private static final int UDP_GRO = 104;
     private static final int MSG_TRUNC = 0x20;
     private static final int MSG_DONTWAIT = 0x40;
     static final int EAGAIN = 11;
@@ -121,7 +120,7 @@ final class ReceiveBatch {
             if (len < 16 || at + len > end) {
                 break;
             }
-            if (mem.getInt(at + 8) == Mmsghdr.SOL_UDP && mem.getInt(at + 12) == UDP_GRO && len >= 20) {
+            if (mem.getInt(at + 8) == UdpSocket.SOL_UDP && mem.getInt(at + 12) == UdpSocket.UDP_GRO && len >= 20) {
                 int size = mem.getInt(at + 16);
                 return size > 0 ? Math.min(size, length(i)) : length(i);
             }

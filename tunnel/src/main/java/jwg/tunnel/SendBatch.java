@@ -65,7 +65,6 @@ final class SendBatch {
     /** CMSG_SPACE(sizeof(uint16_t)): a cmsghdr (len, level, type) and the segment size, aligned. */
     private static final int CMSG = 24;
     private static final int CMSG_LEN = 18;
-    private static final int UDP_SEGMENT = 103;
     private static final int AF_INET = 2;
     private static final int AF_INET6 = 10;
 
@@ -124,8 +123,8 @@ final class SendBatch {
             mem.putLong(m + Mmsghdr.IOVLEN, 1);
             int c = CMSGS + i * CMSG;
             mem.putLong(c, CMSG_LEN);
-            mem.putInt(c + 8, Mmsghdr.SOL_UDP);
-            mem.putInt(c + 12, UDP_SEGMENT);
+            mem.putInt(c + 8, UdpSocket.SOL_UDP);
+            mem.putInt(c + 12, UdpSocket.UDP_SEGMENT);
         }
         mem.putShort(POLLFD + 4, (short) Sys.POLLOUT);
     }

@@ -190,13 +190,7 @@ final class Uapi {
         }
         if (peer == null) {
             switch (key) {
-                case "private_key" -> {
-                    Secret k = in.takeSecret(line);
-                    if (change.privateKey != null) {
-                        change.privateKey.wipe(); // a key given twice: the later one counts
-                    }
-                    change.privateKey = k;
-                }
+                case "private_key" -> change.privateKey = replacing(change.privateKey, in.takeSecret(key));
                 case "listen_port" -> change.listenPort = (int) number(key, value, 0xffff);
                 case "fwmark" -> change.fwmark = (int) number(key, value, 0xffffffffL);
                 case "replace_peers" -> change.replacePeers = literalTrue(key, value);
@@ -207,13 +201,7 @@ final class Uapi {
         switch (key) {
             case "remove" -> peer.remove = literalTrue(key, value);
             case "update_only" -> peer.updateOnly = literalTrue(key, value);
-            case "preshared_key" -> {
-                Secret k = in.takeSecret(line);
-                if (peer.presharedKey != null) {
-                    peer.presharedKey.wipe();
-                }
-                peer.presharedKey = k;
-            }
+            case "preshared_key" -> peer.presharedKey = replacing(peer.presharedKey, in.takeSecret(key));
             case "endpoint" -> peer.endpoint = parseEndpoint(value);
             case "persistent_keepalive_interval" -> peer.persistentKeepalive = (int) number(key, value, 0xffff);
             case "replace_allowed_ips" -> peer.replaceAllowedIps = literalTrue(key, value);
@@ -366,6 +354,14 @@ final class Uapi {
         } catch (IllegalArgumentException e) {
             throw new UapiError(UapiError.EINVAL, "invalid " + key);
         }
+    }
+
+    /** A key given twice in one set: the later one counts, and the earlier one is wiped. */
+    private static Secret replacing(Secret earlier, Secret later) {
+        if (earlier != null) {
+            earlier.wipe();
+        }
+        return later;
     }
 
     private static long number(String key, String value, long max) throws UapiError {

@@ -36,19 +36,27 @@ final class UapiReader {
     private byte[] line = new byte[256];
     /** The lines whose values are secrets, key and '=' as readSetLine returns them. */
     private static final String[] SECRET_KEYS = {"private_key=", "preshared_key="};
-    /** The last set line's secret, decoded and not taken yet; null also when its value was no key. */
+    /**
+     * The secret of the last set line if it was a private_key or preshared_key line whose value is a key, decoded and
+     * not taken yet; null otherwise.
+     */
     private Secret secret;
-    private boolean secretLine;
 
     UapiReader(InputStream in) {
         this.in = in;
     }
 
-    /**
-     * Reads the next connection's requests with this reader's buffers (the UAPI server keeps a few readers for reuse).
-     * What the previous one left is wiped first: a set's lines carry keys in hex.
-     */
+    /** Reads the next connection's requests with this reader's buffers (the UAPI server keeps a few for reuse). */
     UapiReader attach(InputStream next) {
+        pos = 0;
+        end = 0;
+        in = next;
+        return this;
+    }
+
+    /** Ends a connection's use of this reader, wiping what it read: a set's lines carry keys in hex. */
+    void detach() {
+        in = null;
         wipeSecret();
         Arrays.fill(buf, (byte) 0);
         if (line.length > 4096) {
@@ -56,10 +64,6 @@ final class UapiReader {
         } else {
             Arrays.fill(line, (byte) 0);
         }
-        pos = 0;
-        end = 0;
-        in = next;
-        return this;
     }
 
     /** A request held in a string (a test's, the start-up training's). */
@@ -93,7 +97,6 @@ final class UapiReader {
         }
         for (String key : SECRET_KEYS) {
             if (startsWith(key, len)) {
-                secretLine = true;
                 try {
                     secret = Secret.fromHex(new Ascii(line, key.length(), len));
                 } catch (IllegalArgumentException notHex) {
@@ -108,15 +111,13 @@ final class UapiReader {
 
     /**
      * The secret of the private_key or preshared_key line {@link #readSetLine} just returned, now the caller's to
-     * wipe; EINVAL naming the key if its value was not 64 hex digits.
+     * wipe; EINVAL naming the key (as the parser has it, without '=') if its value was not 64 hex digits.
      */
     Secret takeSecret(String key) throws UapiError {
         Secret s = secret;
-        boolean was = secretLine;
         secret = null;
-        secretLine = false;
-        if (!was || s == null) {
-            throw new UapiError(UapiError.EINVAL, "invalid " + key.substring(0, key.length() - 1));
+        if (s == null) {
+            throw new UapiError(UapiError.EINVAL, "invalid " + key);
         }
         return s;
     }
@@ -126,7 +127,6 @@ final class UapiReader {
             secret.wipe();
             secret = null;
         }
-        secretLine = false;
     }
 
     private boolean startsWith(String key, int len) {

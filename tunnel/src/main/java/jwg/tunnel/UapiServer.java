@@ -125,8 +125,9 @@ final class UapiServer implements AutoCloseable {
                 log.verbose("UAPI connection: " + e);
             }
         } finally {
+            in.detach();
             out.detach();
-            readers.offer(in.attach(null));
+            readers.offer(in);
             replies.offer(out);
         }
     }

@@ -64,6 +64,8 @@ final class Udp {
     private volatile int fwmark;
     /** Set by {@link #warmUp}, cleared by the event loop when the datagram arrives. */
     private volatile boolean warmUpInFlight;
+    /** The warm-up's datagram: one byte, shorter than any WireGuard message. */
+    private static final int WARM_UP_BYTES = 1;
 
     Udp(Device device, boolean offloads) {
         this.device = device;
@@ -204,7 +206,8 @@ final class Udp {
      */
     void warmUp() {
         warmUpInFlight = true;
-        if (!sendDirect(new byte[1], 0, 1, new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+        InetSocketAddress self = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        if (!sendDirect(new byte[WARM_UP_BYTES], 0, WARM_UP_BYTES, self)) {
             warmUpInFlight = false;
         }
     }
@@ -216,7 +219,7 @@ final class Udp {
      * the count stays right.
      */
     boolean tookWarmUp(int len) {
-        if (len != 1 || !warmUpInFlight) {
+        if (len != WARM_UP_BYTES || !warmUpInFlight) {
             return false;
         }
         warmUpInFlight = false;

@@ -29,8 +29,10 @@ import java.net.UnknownHostException;
 final class UdpSocket {
     private static final int IPPROTO_IPV6 = 41;
     private static final int IPV6_V6ONLY = 26;
-    private static final int SOL_UDP = 17;
-    private static final int UDP_GRO = 104;
+    /** UDP's socket options and control messages: their level, GSO's segment size, GRO's on/off and segment size. */
+    static final int SOL_UDP = 17;
+    static final int UDP_SEGMENT = 103;
+    static final int UDP_GRO = 104;
 
     /** What the event loop calls on the socket. */
     interface Reader {

@@ -64,16 +64,16 @@ class UapiReaderTest {
                 + "preshared_key=" + HEX.substring(1) + "\nlisten_port=1\n");
         assertEquals("private_key=", r.readSetLine(), "the value does not come back as text");
         assertNoHexLeft(r);
-        Secret priv = r.takeSecret("private_key=");
+        Secret priv = r.takeSecret("private_key");
         assertTrue(priv.sameAs(Secret.fromHex(HEX)));
         assertEquals("preshared_key=", r.readSetLine());
-        assertTrue(r.takeSecret("preshared_key=").sameAs(priv), "upper-case digits too");
+        assertTrue(r.takeSecret("preshared_key").sameAs(priv), "upper-case digits too");
         assertEquals("preshared_key=", r.readSetLine());
-        UapiError e = assertThrows(UapiError.class, () -> r.takeSecret("preshared_key="));
+        UapiError e = assertThrows(UapiError.class, () -> r.takeSecret("preshared_key"));
         assertEquals(UapiError.EINVAL, e.errno);
         assertEquals("invalid preshared_key", e.getMessage(), "the message never carries the value");
         assertEquals("listen_port=1", r.readSetLine());
-        assertThrows(UapiError.class, () -> r.takeSecret("private_key="), "no secret without its line");
+        assertThrows(UapiError.class, () -> r.takeSecret("private_key"), "no secret without its line");
     }
 
     @Test
