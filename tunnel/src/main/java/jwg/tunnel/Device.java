@@ -77,6 +77,8 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final Set<Keypair> retiring = ConcurrentHashMap.newKeySet();
     /** Every peer's current endpoint, with how many peers have it (see {@link #endpointMoved}). */
     private final Map<InetSocketAddress, Integer> endpoints = new ConcurrentHashMap<>();
+    /** See {@link #hasCarried}: written once by the TUN reader or the UDP loop, read by the training. */
+    private volatile boolean carried;
     /** How long a keypair that left its peer keeps its keys: see {@link #retire}. */
     private static final long RETIRE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private final Handshakes handshakes;
@@ -331,6 +333,20 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         udp.bind(port, fwmark);
     }
 
+    /** Binds a free port on 127.0.0.1 only: for devices that talk to each other on this machine (the training). */
+    void bindLoopback() throws IOException {
+        udp.bindLoopback();
+    }
+
+    /**
+     * Whether a packet from the TUN device has been routed to a peer, or a WireGuard message has come from the network
+     * (what the kernel sends to no peer, the socket's own warm-up and malformed datagrams do not count): the
+     * start-up training gives way from then on.
+     */
+    boolean hasCarried() {
+        return carried;
+    }
+
     /**
      * Roaming's probe: an initiation to the first wave of addresses, then, unless a handshake completed meanwhile, a
      * new one to each next wave waveDelayNanos after the previous (happy eyeballs). See {@link Peer#probeAgain} for
@@ -464,6 +480,9 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     /** The TUN reader's batch tunReaderBatch[0, n) to peer, once its queue has room for it. */
     private void send(Peer peer, int n) {
+        if (!carried) {
+            carried = true;
+        }
         awaitRoom(peer.outbound);
         peer.send(tunReaderBatch, n, now());
         Arrays.fill(tunReaderBatch, 0, n, null);
@@ -550,6 +569,9 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
      */
     void receive(ByteBuf content, int at, int len, ReceiveBatch from) {
         int type = len >= Message.TRANSPORT_MIN_LEN ? content.getByte(at) : Message.INVALID;
+        if (!carried && type >= Message.INITIATION && type <= Message.TRANSPORT) {
+            carried = true;
+        }
         if (type == Message.TRANSPORT) {
             receiveTransport(content, at, len, from);
         } else if (type == Message.INITIATION || type == Message.RESPONSE || type == Message.COOKIE_REPLY) {

@@ -31,6 +31,8 @@ final class Posix {
 
     private static native int setpriority(int which, int who, int prio);
 
+    private static native int getpriority(int which, int who);
+
     /** errno as the C library says it, with its number. */
     static String describe(int errno) {
         return strerror(errno) + " (errno " + errno + ")";
@@ -61,10 +63,16 @@ final class Posix {
         lowerPriority(19);
     }
 
-    /** Gives the calling thread nice value {@code nice} (0 to 19; see {@link #lowestPriority}). */
+    /**
+     * Gives the calling thread nice value {@code nice} (0 to 19; see {@link #lowestPriority}) unless it has a higher
+     * one already: a thread started by one at nice 19 (the start-up training's devices, see {@link Daemon}) inherits
+     * it, and as root setting a lower value would raise it to the real device's priority.
+     */
     static void lowerPriority(int nice) {
         final int prioProcess = 0;
-        setpriority(prioProcess, 0, nice);
+        if (getpriority(prioProcess, 0) < nice) {
+            setpriority(prioProcess, 0, nice);
+        }
     }
 
     /** Sets the process umask and returns the previous one. */

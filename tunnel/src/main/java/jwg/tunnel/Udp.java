@@ -89,6 +89,15 @@ final class Udp {
      * Binds port (0: any free port) with fwmark (0: none); on success replaces the old socket, on failure keeps it.
      */
     synchronized void bind(int newPort, int newMark) throws IOException {
+        bind(newPort, newMark, false);
+    }
+
+    /** As {@link #bind(int, int)} on 127.0.0.1 only: the start-up training's devices ({@link Training}). */
+    synchronized void bindLoopback() throws IOException {
+        bind(0, 0, true);
+    }
+
+    private void bind(int newPort, int newMark, boolean loopback) throws IOException {
         UdpSocket old = socket;
         if (old != null && newPort != 0 && newPort == port && newMark == fwmark) {
             return;
@@ -102,7 +111,7 @@ final class Udp {
         boolean[] capped = new boolean[1];
         UdpSocket s;
         try {
-            s = UdpSocket.open(loop, newPort, offloads, fd -> {
+            s = UdpSocket.open(loop, newPort, loopback, offloads, fd -> {
                 capped[0] = !Posix.forceBuffers(fd, SOCKET_BUFFER);
                 if (newMark != 0) {
                     Posix.setMark(fd, newMark);

@@ -64,23 +64,30 @@ final class UdpSocket {
      */
     static UdpSocket open(IoEventLoop loop, int port, boolean gro, Options configure, Reader reader)
             throws IOException {
+        return open(loop, port, false, gro, configure, reader);
+    }
+
+    /** As {@link #open(IoEventLoop, int, boolean, Options, Reader)}; loopback: bound to 127.0.0.1 only. */
+    static UdpSocket open(IoEventLoop loop, int port, boolean loopback, boolean gro, Options configure, Reader reader)
+            throws IOException {
         LinuxSocket s;
         try {
             s = LinuxSocket.newSocketDgram(SocketProtocolFamily.INET6);
         } catch (RuntimeException noIpv6) {
-            return open(LinuxSocket.newSocketDgram(SocketProtocolFamily.INET), false, loop, port, gro, configure,
-                    reader);
+            return open(LinuxSocket.newSocketDgram(SocketProtocolFamily.INET), false, loop, port, loopback, gro,
+                    configure, reader);
         }
-        return open(s, true, loop, port, gro, configure, reader);
+        return open(s, true, loop, port, loopback, gro, configure, reader);
     }
 
     /** An IPv4-only socket, as a kernel without IPv6 gives (tests). */
     static UdpSocket openIpv4(IoEventLoop loop, int port, Reader reader) throws IOException {
-        return open(LinuxSocket.newSocketDgram(SocketProtocolFamily.INET), false, loop, port, false, fd -> { }, reader);
+        return open(LinuxSocket.newSocketDgram(SocketProtocolFamily.INET), false, loop, port, false, false, fd -> { },
+                reader);
     }
 
-    private static UdpSocket open(LinuxSocket s, boolean ipv6, IoEventLoop loop, int port, boolean gro,
-            Options configure, Reader reader) throws IOException {
+    private static UdpSocket open(LinuxSocket s, boolean ipv6, IoEventLoop loop, int port, boolean loopback,
+            boolean gro, Options configure, Reader reader) throws IOException {
         try {
             if (ipv6) {
                 s.setIntOpt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
@@ -93,7 +100,7 @@ final class UdpSocket {
                 }
             }
             configure.apply(s.intValue());
-            s.bind(new InetSocketAddress(ipv6 ? wildcard6() : InetAddress.getByName("0.0.0.0"), port));
+            s.bind(new InetSocketAddress(address(ipv6, loopback), port));
             UdpSocket u = new UdpSocket(s, ipv6, gro, loop);
             u.register(reader);
             return u;
@@ -108,8 +115,22 @@ final class UdpSocket {
         void apply(int fd) throws IOException;
     }
 
-    private static InetAddress wildcard6() throws UnknownHostException {
-        return Inet6Address.getByAddress(null, new byte[16], 0);
+    /**
+     * Every address, or 127.0.0.1 alone (as ::ffff:127.0.0.1 on a dual-stack socket, which works where IPv6 is
+     * disabled too).
+     */
+    private static InetAddress address(boolean ipv6, boolean loopback) throws UnknownHostException {
+        byte[] a = new byte[ipv6 ? 16 : 4];
+        if (loopback) {
+            int at = a.length - 4;
+            if (ipv6) {
+                a[10] = (byte) 0xff;
+                a[11] = (byte) 0xff;
+            }
+            a[at] = 127;
+            a[at + 3] = 1;
+        }
+        return ipv6 ? Inet6Address.getByAddress(null, a, 0) : InetAddress.getByAddress(a);
     }
 
     private void register(Reader reader) throws IOException {

@@ -1,6 +1,7 @@
 package jwg.tunnel;
 
 import java.io.IOException;
+import java.io.Writer;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -8,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.function.BooleanSupplier;
 import jwg.noise.Key;
 import jwg.noise.Secret;
 import jwg.noise.StaticIdentity;
@@ -16,15 +18,21 @@ import jwg.tun.Tun;
 import jwg.tun.VirtioHeader;
 
 /**
- * {@code jwg --cds-training}: runs what a daemon's start-up and its first packets run, without a TUN device, a
- * privilege or any lasting effect, so that bin/jwg can record a class-data-sharing archive of every class (and
- * lambda) they load, once per build. Two devices on loopback UDP, each over a socket pair standing in for its TUN
- * device ({@link Tun#pair}, with the virtio header and every offload), are configured through the UAPI (one over a
- * socket of its own, as wg does it) and carry packets both ways: the first one's handshake, then UDP over IPv4 and
- * IPv6 and a TCP super-packet to segment and coalesce. Whatever this leaves out a real daemon loads from the jar on
- * first use: a cold daemon's first packet waited ~10 ms for each lambda the JVM had to spin up then.
+ * A training run: two throw-away devices on loopback UDP (bound to 127.0.0.1 only), each over a socket pair standing
+ * in for its TUN device ({@link Tun#pair}, with the virtio header and every offload), configured through the UAPI and
+ * carrying packets both ways: the first one's handshake, then UDP over IPv4 and IPv6 and a TCP super-packet to
+ * segment and coalesce; rounds after the first may handshake again (both peers removed and added). It needs no
+ * privilege and leaves nothing behind. Two uses:
+ * <ul>
+ * <li>{@code jwg --cds-training}: once per build, bin/jwg records the classes (and lambdas) it loads into the
+ * class-data-sharing archive, a's configuration going through a UAPI socket of its own as wg's would. Whatever this
+ * leaves out a real daemon loads from the jar on first use: a cold daemon's first packet waited ~10 ms for each
+ * lambda the JVM had to spin up then.</li>
+ * <li>A daemon's start-up ({@link Daemon}): run in-process, longer, so that the JIT compiles the device's own paths
+ * before a real peer needs them.</li>
+ * </ul>
  */
-final class CdsTraining {
+final class Training {
     private static final int OFFLOADS = Tun.TUN_F_CSUM | Tun.TUN_F_TSO4 | Tun.TUN_F_TSO6 | Tun.TUN_F_USO4
             | Tun.TUN_F_USO6;
     private static final int ROUNDS = 3;
@@ -32,10 +40,12 @@ final class CdsTraining {
     static final int PACKETS = 4;
     private static final int WAIT_MS = 2_000;
 
-    private CdsTraining() {}
+    private Training() {}
 
     static int run() throws Exception {
-        int carried = train(ROUNDS);
+        Log log = new Log(Log.Level.SILENT, "cds", System.err);
+        NettyLog.routeTo(log);
+        int carried = train(ROUNDS, 1, log, () -> false, true);
         // Not an error: the archive still holds what loaded. Said for whoever runs it by hand.
         if (carried < ROUNDS * PACKETS) {
             System.err.println("jwg --cds-training: " + carried + " of " + ROUNDS * PACKETS + " packets came through");
@@ -43,10 +53,15 @@ final class CdsTraining {
         return 0;
     }
 
-    /** The training itself; returns how many of its rounds × {@link #PACKETS} packets reached the other side. */
-    static int train(int rounds) throws Exception {
-        Log log = new Log(Log.Level.SILENT, "cds", System.err);
-        NettyLog.routeTo(log);
+    /**
+     * The training itself: rounds × {@link #PACKETS} packets, with a new handshake (both peers removed and added
+     * again) before each of the first handshakes rounds. Returns how many packets reached the other side. Stops
+     * early, before a round, once stop says so, and after the first packet that does not come through, so that a
+     * machine whose loopback is down costs one {@link #WAIT_MS}, not one per packet. viaSocket: a's requests go
+     * through a UAPI socket of the training's own, as wg's would, rather than straight to a's {@link Uapi}.
+     */
+    static int train(int rounds, int handshakes, Log log, BooleanSupplier stop, boolean viaSocket)
+            throws Exception {
         Tun[] tunA = Tun.pair("cds-a", true, OFFLOADS);
         Tun[] tunB = Tun.pair("cds-b", true, OFFLOADS);
         Device a = new Device("cds-a", tunA[0], log, () -> { });
@@ -54,31 +69,50 @@ final class CdsTraining {
         int carried = 0;
         Path uapiDir = null;
         UapiServer uapiServer = null;
+        Roaming roamingA = null;
+        Roaming roamingB = null;
         try {
-            a.bind(0, 0);
-            b.bind(0, 0);
+            // Roaming as a daemon has it, with a configuration file that does not exist.
+            Path noConfig = Path.of(System.getProperty("java.io.tmpdir"), "jwg-cds-training-none.conf");
+            roamingA = new Roaming(a, noConfig);
+            roamingB = new Roaming(b, noConfig);
+            a.bindLoopback();
+            b.bindLoopback();
             SecureRandom random = new SecureRandom();
             Key keyA = randomKey(random);
             Key keyB = randomKey(random);
-            // Roaming as a daemon has it, with a configuration file that does not exist.
-            Path noConfig = Path.of(System.getProperty("java.io.tmpdir"), "jwg-cds-training-none.conf");
-            // a through a UAPI socket of its own, as wg would (in a directory of the training's, not wg's).
-            uapiDir = Files.createTempDirectory("jwg-cds-training");
-            uapiServer = new UapiServer(uapiDir, "cds-a", new Uapi(a, new Roaming(a, noConfig)), log, () -> { });
-            uapiServer.start();
-            converse(uapiServer.path(), "set=1\n" + config(keyA, keyB, b.udp().port(), 2));
-            converse(uapiServer.path(), "get=1\n\n");
+            Uapi uapiA = new Uapi(a, roamingA);
+            Uapi uapiB = new Uapi(b, roamingB);
+            if (viaSocket) {
+                // a through a UAPI socket of its own, as wg would (in a directory of the training's, not wg's).
+                uapiDir = Files.createTempDirectory("jwg-cds-training");
+                uapiServer = new UapiServer(uapiDir, "cds-a", uapiA, log, () -> { });
+                uapiServer.start();
+            }
+            String configA = config(keyA, keyB, b.udp().port(), 2);
             String configB = config(keyB, keyA, a.udp().port(), 1);
-            new Uapi(b, new Roaming(b, noConfig)).set(UapiReader.of(configB));
             Thread.ofPlatform().daemon().name("jwg-tun-read").start(a::runTunReader);
             Thread.ofPlatform().daemon().name("jwg-tun-read").start(b::runTunReader);
             ByteBuffer out = ByteBuffer.allocateDirect(Tun.VNET_HDR_LEN + 65_535);
             ByteBuffer in = ByteBuffer.allocateDirect(Tun.VNET_HDR_LEN + 65_535);
-            for (int round = 0; round < rounds; round++) {
+            for (int round = 0; round < rounds && !stop.getAsBoolean(); round++) {
+                if (round < handshakes) {
+                    if (round > 0) {
+                        request(uapiServer, uapiA, "set=1\n" + removal(keyB) + "\n");
+                        uapiB.set(UapiReader.of(removal(keyA) + "\n"));
+                    }
+                    request(uapiServer, uapiA, "set=1\n" + configA);
+                    request(uapiServer, uapiA, "get=1\n\n");
+                    uapiB.set(UapiReader.of(configB));
+                }
+                int before = carried;
                 carried += carry(tunA[1], tunB[1], out, in, udp4(out, 1, 2, 64));
                 carried += carry(tunB[1], tunA[1], out, in, udp4(out, 2, 1, 1_000));
                 carried += carry(tunA[1], tunB[1], out, in, udp6(out, 1, 2, 200));
                 carried += carry(tunA[1], tunB[1], out, in, tcp4Super(out, 1, 2, 1_000, 8, round));
+                if (carried - before < PACKETS) {
+                    break;
+                }
             }
             Warmup.run(1, 2);
             a.udp().warmUp();
@@ -89,6 +123,12 @@ final class CdsTraining {
             }
             if (uapiDir != null) {
                 Files.deleteIfExists(uapiDir);
+            }
+            if (roamingA != null) {
+                roamingA.close();
+            }
+            if (roamingB != null) {
+                roamingB.close();
             }
             a.close();
             b.close();
@@ -104,6 +144,27 @@ final class CdsTraining {
         return "private_key=" + own.toHex() + "\npublic_key=" + peerPublic + "\nendpoint=127.0.0.1:" + peerPort
                 + "\nallowed_ip=10.0.0." + peerHost + "/32\nallowed_ip=fd00::" + peerHost
                 + "/128\npersistent_keepalive_interval=0\n\n";
+    }
+
+    /** The UAPI lines that remove the peer whose private key is given. */
+    private static String removal(Key peer) {
+        return "public_key=" + new StaticIdentity(Secret.of(peer.bytes())).publicKey().toHex() + "\nremove=true\n";
+    }
+
+    /** A UAPI request to a: over the server's socket where there is one, else straight to its {@link Uapi}. */
+    private static void request(UapiServer server, Uapi uapi, String request) throws IOException, UapiError {
+        if (server != null) {
+            converse(server.path(), request);
+            return;
+        }
+        UapiReader in = UapiReader.of(request);
+        String op = in.readLine();
+        if ("get=1".equals(op)) {
+            in.readLine();
+            uapi.get(Writer.nullWriter());
+        } else {
+            uapi.set(in);
+        }
     }
 
     /** One request on a connection of its own; reads the answer up to its errno line. */
