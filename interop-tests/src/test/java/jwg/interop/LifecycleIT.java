@@ -151,6 +151,26 @@ class LifecycleIT {
         }
     }
 
+    /**
+     * bin/jwg waits for the daemon's answer on a pipe from its standard output, where the JVM may write too (an option
+     * given in JWG_JAVA_OPTS): that line once was taken for the answer, the start returned 1, and the daemon ran on.
+     */
+    @Test
+    void aJvmOptionThatPrintsToStandardOutputNeitherFailsTheStartNorOrphansTheDaemon() {
+        try (Pair p = Pair.hosts(JWG, JWG)) {
+            List<String> command = new java.util.ArrayList<>(List.of("env",
+                    "JWG_JAVA_OPTS=-XX:CompileCommand=MemStat,jwg.noise.Poly1305Vector::blocks"));
+            command.addAll(JWG.command());
+            command.add(p.a.ifname);
+
+            Shell.Result start = p.a.ns.exec(30, command.toArray(String[]::new));
+
+            assertEquals(0, start.exit(), "exit status; output: " + start.out());
+            assertTrue(start.out().contains("CompileCommand"), "the JVM's line was not passed on: " + start.out());
+            assertTrue(p.a.alive(), "the daemon does not answer after a start that returned 0");
+        }
+    }
+
     @Test
     void aNameTakenByARunningDaemonMakesASecondStartFailAndLeavesTheFirstRunning() {
         try (Pair p = Pair.hosts(JWG, JWG)) {
