@@ -182,10 +182,11 @@ final class Daemon {
     /**
      * The start-up training ({@link Training}) in this process, on the warm-up's low-priority thread (whose nice value
      * the training's threads inherit), unless the device already carries traffic or JWG_TRAINING is "off" (for the
-     * memory it costs, below); true if it ran to its end with the device still idle. Two throw-away devices on loopback handshake {@link #TRAINING_HANDSHAKES} times and carry
-     * {@link #TRAINING_ROUNDS} × 4 packets in ~1.3 s of one core, so that the JIT has compiled the device's own paths
-     * (routing, handshake messages, sessions, the TUN and UDP loops, the UAPI), which {@link Warmup} does not reach,
-     * before a real peer needs them. Measured on 2 cores, both daemons of a tunnel started, then 4 s idle:
+     * memory it costs, below); true if it ran to its end with the device still idle. Two throw-away devices on
+     * loopback handshake {@link #TRAINING_HANDSHAKES} times and carry {@link #TRAINING_ROUNDS} × 4 packets in ~1.3 s
+     * of one core, so that the JIT has compiled the device's own paths (routing, handshake messages, sessions, the TUN
+     * and UDP loops, the UAPI), which {@link Warmup} does not reach, before a real peer needs them. Measured on 2
+     * cores, both daemons of a tunnel started, then 4 s idle:
      * <ul>
      * <li>first ping through the tunnel 19.5-38.5 ms without (median 31), 5.5-10 with (median 6.8); wireguard-go
      * 1.5-2.2;</li>
@@ -196,8 +197,8 @@ final class Daemon {
      * 60 and 10: +2 MiB, first ping 11-22 ms).</li>
      * </ul>
      * It gives way at the device's first traffic, before its next round: a ping right after both daemons started
-     * arrives while the JIT and two warm-ups share the 2 cores, with or without the training (6 runs each: 24-127 ms
-     * without, 53-115 with; too noisy to tell apart).
+     * arrives while the JIT and two warm-ups share the 2 cores, with or without the training (8 runs each: 17-230 ms
+     * without, 54-177 with; too noisy to tell apart).
      */
     private static boolean train(Device device, Log log) {
         if (device.hasCarried() || "off".equals(System.getenv("JWG_TRAINING"))) {
