@@ -182,10 +182,10 @@ final class Daemon {
     /**
      * The start-up training ({@link Training}) in this process, on the warm-up's low-priority thread (whose nice value
      * the training's threads inherit), when JWG_TRAINING is "on" and the device carries no traffic yet; true if it
-     * ran to its end with the device still idle. Off by default: with it, jwg's goodput under an unlimited UDP flood
-     * (bench/overload, OverloadIT) fell to 264-386 Mbit/s in three runs, against 444-474 without it and 440-513 in
-     * earlier runs, and OverloadIT failed once on pings (14 %); the cause (the training's profiles in the packet
-     * path's compiled code is the first suspect) is not found. Two throw-away devices on
+     * ran to its end with the device still idle. Off by default, as a precaution: with it, jwg's goodput under an
+     * unlimited UDP flood (bench/overload, OverloadIT) was 264-386 Mbit/s in three runs, against 444-474 without it
+     * and 440-513 in earlier runs, and OverloadIT failed once on pings (14 %); but a later CI run without it made 238
+     * (12 % of pings), so the flood run's spread may be all there is. Not settled. Two throw-away devices on
      * loopback handshake {@link #TRAINING_HANDSHAKES} times and carry {@link #TRAINING_ROUNDS} × 4 packets in ~1.3 s
      * of one core, so that the JIT has compiled the device's own paths (routing, handshake messages, sessions, the TUN
      * and UDP loops, the UAPI), which {@link Warmup} does not reach, before a real peer needs them. Measured on 2
