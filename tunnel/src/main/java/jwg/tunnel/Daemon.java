@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import jwg.noise.Protocol;
 import jwg.tun.Tun;
 
@@ -140,16 +141,15 @@ final class Daemon {
         Thread warmup = new Thread(() -> {
             Posix.lowestPriority();
             Warmup.run(40, 20_000);
-            // Then one full collection, ~10 ms, a few hundred ms after start-up: start-up leaves ~3 MB live in the
-            // young generation and the warm-up ~3.5 MB of garbage (handshakes run interpreted). Left to the first
-            // young collection, that came ~30 s into a transfer, when nothing else fills the young generation (the
-            // packet path allocates nothing), and copied the start-up's objects: 17-40 ms in bench/soak on two
-            // loaded cores, against 2-5 ms for young collections after a full one. Here, not at start-up's end:
-            // there it added 10-15 ms to every start and left the warm-up's garbage for later.
-            System.gc();
-            // Once more after a whole training, while the device is still idle, for what the training's own young
-            // collections moved to the old generation; not after one cut short by traffic, which the pause would hit
-            // (what it left is garbage, which a young collection does not copy).
+            // No full collection after the warm-up (there was one from a49f5cf to here): its own allocations already
+            // set off the young collections that move start-up's ~3 MB of live objects out of the young generation
+            // (-Xlog:gc, a tunnel's two daemons: 5M->3M at 0.2-0.5 s, 7M->3M at 1.0-1.6 s, 4-6 ms each), so the full
+            // one found nothing to free (3M->3M) and paused 20-37 ms on an idle pair, 74 ms in CI's bench/soak where
+            // traffic had just begun (a failure of its 10 ms rule). The next young collection under traffic took
+            // 5.6-8.3 ms with it or without it.
+            // After a whole training, while the device is still idle, one full collection for what the training's
+            // young collections moved to the old generation; not after one cut short by traffic, which the pause
+            // would hit (what it left is garbage, which a young collection does not copy).
             if (train(device.get(), log)) {
                 System.gc();
             }
@@ -204,16 +204,17 @@ final class Daemon {
      * without, 54-177 with; too noisy to tell apart).
      */
     private static boolean train(Device device, Log log) {
-        if (device.hasCarried() || !"on".equals(System.getenv("JWG_TRAINING"))) {
+        BooleanSupplier traffic = () -> device.activity() != 0;
+        if (traffic.getAsBoolean() || !"on".equals(System.getenv("JWG_TRAINING"))) {
             return false;
         }
         long t0 = System.nanoTime();
         try {
             int packets = Training.train(TRAINING_ROUNDS, TRAINING_HANDSHAKES, new Log(Log.Level.SILENT, "training",
-                    System.err), device::hasCarried, false);
+                    System.err), traffic, false);
             log.verbose("start-up training: " + packets + " packets in " + (System.nanoTime() - t0) / 1_000_000
                     + " ms");
-            return !device.hasCarried();
+            return !traffic.getAsBoolean();
         } catch (Exception e) {
             log.verbose("start-up training failed: " + e);
             return false;

@@ -77,8 +77,6 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     private final Set<Keypair> retiring = ConcurrentHashMap.newKeySet();
     /** Every peer's current endpoint, with how many peers have it (see {@link #endpointMoved}). */
     private final Map<InetSocketAddress, Integer> endpoints = new ConcurrentHashMap<>();
-    /** See {@link #hasCarried}: written once by the TUN reader or the UDP loop, read by the training. */
-    private volatile boolean carried;
     /** How long a keypair that left its peer keeps its keys: see {@link #retire}. */
     private static final long RETIRE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private final Handshakes handshakes;
@@ -339,12 +337,17 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
     }
 
     /**
-     * Whether a packet from the TUN device has been routed to a peer, or a WireGuard message has come from the network
-     * (what the kernel sends to no peer, the socket's own warm-up and malformed datagrams do not count): the
-     * start-up training gives way from then on.
+     * The bytes every peer has sent and received, summed: it changes with any traffic to or from a peer (a packet
+     * routed to one, the handshake it starts, a handshake or data from one), and not with what the kernel sends to no
+     * peer or with datagrams that reach none. Reads every peer's counters: for the start-up's idle checks between
+     * steps, never on the packet path.
      */
-    boolean hasCarried() {
-        return carried;
+    long activity() {
+        long sum = 0;
+        for (Peer p : peers.values()) {
+            sum += p.rxBytes() + p.txBytes();
+        }
+        return sum;
     }
 
     /**
@@ -480,9 +483,6 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
 
     /** The TUN reader's batch tunReaderBatch[0, n) to peer, once its queue has room for it. */
     private void send(Peer peer, int n) {
-        if (!carried) {
-            carried = true;
-        }
         awaitRoom(peer.outbound);
         peer.send(tunReaderBatch, n, now());
         Arrays.fill(tunReaderBatch, 0, n, null);
@@ -569,9 +569,6 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
      */
     void receive(ByteBuf content, int at, int len, ReceiveBatch from) {
         int type = len >= Message.TRANSPORT_MIN_LEN ? content.getByte(at) : Message.INVALID;
-        if (!carried && type >= Message.INITIATION && type <= Message.TRANSPORT) {
-            carried = true;
-        }
         if (type == Message.TRANSPORT) {
             receiveTransport(content, at, len, from);
         } else if (type == Message.INITIATION || type == Message.RESPONSE || type == Message.COOKIE_REPLY) {

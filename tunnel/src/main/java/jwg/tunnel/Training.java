@@ -1,7 +1,7 @@
 package jwg.tunnel;
 
 import java.io.IOException;
-import java.io.Writer;
+import java.io.StringWriter;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -98,11 +98,11 @@ final class Training {
             for (int round = 0; round < rounds && !stop.getAsBoolean(); round++) {
                 if (round < handshakes) {
                     if (round > 0) {
-                        request(uapiServer, uapiA, "set=1\n" + removal(keyB) + "\n");
+                        request(uapiServer, uapiA, log, "set=1\n" + removal(keyB) + "\n");
                         uapiB.set(UapiReader.of(removal(keyA) + "\n"));
                     }
-                    request(uapiServer, uapiA, "set=1\n" + configA);
-                    request(uapiServer, uapiA, "get=1\n\n");
+                    request(uapiServer, uapiA, log, "set=1\n" + configA);
+                    request(uapiServer, uapiA, log, "get=1\n\n");
                     uapiB.set(UapiReader.of(configB));
                 }
                 int before = carried;
@@ -151,24 +151,26 @@ final class Training {
         return "public_key=" + new StaticIdentity(Secret.of(peer.bytes())).publicKey().toHex() + "\nremove=true\n";
     }
 
-    /** A UAPI request to a: over the server's socket where there is one, else straight to its {@link Uapi}. */
-    private static void request(UapiServer server, Uapi uapi, String request) throws IOException, UapiError {
+    /**
+     * A UAPI request to a, as wg sends it, answered by the server's own conversation: over its socket where there is
+     * one, else in this thread. Throws unless the answer ends in errno=0.
+     */
+    private static void request(UapiServer server, Uapi uapi, Log log, String request) throws IOException, UapiError {
+        String answer;
         if (server != null) {
-            converse(server.path(), request);
-            return;
-        }
-        UapiReader in = UapiReader.of(request);
-        String op = in.readLine();
-        if ("get=1".equals(op)) {
-            in.readLine();
-            uapi.get(Writer.nullWriter());
+            answer = converse(server.path(), request);
         } else {
-            uapi.set(in);
+            StringWriter out = new StringWriter();
+            UapiServer.converse(uapi, log, UapiReader.of(request), out);
+            answer = out.toString();
+        }
+        if (!answer.contains("errno=0\n")) {
+            throw new IOException("the training's UAPI request failed: " + answer);
         }
     }
 
-    /** One request on a connection of its own; reads the answer up to its errno line. */
-    private static void converse(Path socket, String request) throws IOException {
+    /** One request on a connection of its own; the answer, read up to its errno line. */
+    private static String converse(Path socket, String request) throws IOException {
         try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             c.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
             ByteBuffer answer = ByteBuffer.allocate(4096);
@@ -176,9 +178,7 @@ final class Training {
             while (!text.toString().contains("errno=") && c.read(answer.clear()) > 0) {
                 text.append(StandardCharsets.UTF_8.decode(answer.flip()));
             }
-            if (!text.toString().contains("errno=0\n")) {
-                throw new IOException("the training's UAPI request failed: " + text);
-            }
+            return text.toString();
         }
     }
 

@@ -137,6 +137,11 @@ final class UapiServer implements AutoCloseable {
      * operation, a get not followed by its blank line, an operation line too long to read (thrown).
      */
     void converse(UapiReader in, Writer out) throws IOException, UapiError {
+        converse(uapi, log, in, out);
+    }
+
+    /** As {@link #converse(UapiReader, Writer)}, with uapi's device and no socket (the start-up training). */
+    static void converse(Uapi uapi, Log log, UapiReader in, Writer out) throws IOException, UapiError {
         for (String op; (op = in.readLine()) != null; ) {
             switch (op) {
                 case "get=1" -> {

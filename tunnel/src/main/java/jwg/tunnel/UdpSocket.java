@@ -58,26 +58,21 @@ final class UdpSocket {
     }
 
     /**
-     * A socket bound to port (0: any free one), with UDP_GRO if gro and the kernel takes it ({@link #gro} says),
-     * registered on loop for reader. The caller's {@code configure} sets its other options before the bind; on any
-     * failure the socket is closed again.
+     * A socket bound to port (0: any free one) on every address, or on 127.0.0.1 alone if loopbackOnly (the start-up
+     * training's devices), with UDP_GRO if gro and the kernel takes it ({@link #gro} says), registered on loop for
+     * reader. The caller's {@code configure} sets its other options before the bind; on any failure the socket is
+     * closed again.
      */
-    static UdpSocket open(IoEventLoop loop, int port, boolean gro, Options configure, Reader reader)
-            throws IOException {
-        return open(loop, port, false, gro, configure, reader);
-    }
-
-    /** As {@link #open(IoEventLoop, int, boolean, Options, Reader)}; loopback: bound to 127.0.0.1 only. */
-    static UdpSocket open(IoEventLoop loop, int port, boolean loopback, boolean gro, Options configure, Reader reader)
-            throws IOException {
+    static UdpSocket open(IoEventLoop loop, int port, boolean loopbackOnly, boolean gro, Options configure,
+            Reader reader) throws IOException {
         LinuxSocket s;
         try {
             s = LinuxSocket.newSocketDgram(SocketProtocolFamily.INET6);
         } catch (RuntimeException noIpv6) {
-            return open(LinuxSocket.newSocketDgram(SocketProtocolFamily.INET), false, loop, port, loopback, gro,
+            return open(LinuxSocket.newSocketDgram(SocketProtocolFamily.INET), false, loop, port, loopbackOnly, gro,
                     configure, reader);
         }
-        return open(s, true, loop, port, loopback, gro, configure, reader);
+        return open(s, true, loop, port, loopbackOnly, gro, configure, reader);
     }
 
     /** An IPv4-only socket, as a kernel without IPv6 gives (tests). */

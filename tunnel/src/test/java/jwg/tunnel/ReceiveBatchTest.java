@@ -56,7 +56,7 @@ class ReceiveBatchTest {
     }
 
     private UdpSocket open(boolean gro) throws IOException {
-        UdpSocket s = UdpSocket.open(loop, 0, gro, fd -> { }, this::readable);
+        UdpSocket s = UdpSocket.open(loop, 0, false, gro, fd -> { }, this::readable);
         toClose.add(s::close);
         return s;
     }

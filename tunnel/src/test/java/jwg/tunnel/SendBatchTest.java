@@ -71,7 +71,7 @@ class SendBatchTest {
     private UdpSocket open(boolean ipv6) {
         IoEventLoop loop = (IoEventLoop) group.next();
         try {
-            UdpSocket s = ipv6 ? UdpSocket.open(loop, 0, false, fd -> { }, unused -> { })
+            UdpSocket s = ipv6 ? UdpSocket.open(loop, 0, false, false, fd -> { }, unused -> { })
                     : UdpSocket.openIpv4(loop, 0, unused -> { });
             toClose.add(s::close);
             return s;

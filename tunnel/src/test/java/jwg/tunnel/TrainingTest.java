@@ -2,6 +2,7 @@ package jwg.tunnel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,6 +23,17 @@ class TrainingTest {
     @Test
     void carriesEveryPacketThroughRepeatedHandshakes() throws Exception {
         assertEquals(5 * Training.PACKETS, Training.train(5, 4, silent(), () -> false, false));
+    }
+
+    /**
+     * It gives way to a real device's traffic before its next round (the daemon's stop is that device's activity):
+     * here the stop turns true when asked before the third round, so two rounds' packets come through, no more.
+     */
+    @Test
+    void givesWayBeforeTheRoundAfterStopSaysSo() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        assertEquals(2 * Training.PACKETS, Training.train(5, 1, silent(), () -> asked.incrementAndGet() > 2, false));
+        assertEquals(3, asked.get());
     }
 
     private static Log silent() {
