@@ -34,6 +34,7 @@ def ratio_columns(machine):
 FIGURES = [
     ("startup_ms", "start-up: `IMPL IFNAME` to its return (TUN and UAPI socket ready)", "ms", False),
     ("first_packet_ms", "cold handshake to first packet: first UDP request to its echo", "ms", False),
+    ("warm_handshake_ms", "warm handshake: peers removed and re-added, first UDP request to its echo", "ms", False),
     ("latency_p50_us", "UDP request/response RTT through the tunnel, p50", "µs", False),
     ("latency_p90_us", "… p90", "µs", False),
     ("latency_p99_us", "… p99", "µs", False),
@@ -59,6 +60,9 @@ DEFINITIONS = """\
 - **cold handshake to first packet**: on a freshly configured tunnel that has never handshaken, `FirstReply` sends a
   64-byte UDP request to an echo server behind b (again every 100 ms until answered) and times the first echo: the
   initiation, the response, the staged request's delivery and the echo.
+- **warm handshake**: after the latency run (the JIT done, the echo server answering already), both ends remove
+  the other peer and add it again (`wg set ... remove`, then `wg set` with its allowed IPs and endpoint), 1 s of
+  quiet, then `FirstReply` as for the cold handshake: a new handshake and its first packet, on warm code.
 - **latency**: `LatencyClient`, open loop: 64-byte UDP requests at {rate}/s to `EchoServer` through the tunnel for
   1 s unrecorded, then {lat_s} s recorded; round trips in an HdrHistogram (3 significant digits). Measured after the
   TCP and UDP runs, in the steady state (a freshly started jwg has far worse tails for its first ~10 s, while the JIT
