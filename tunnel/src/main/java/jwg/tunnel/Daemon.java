@@ -182,14 +182,14 @@ final class Daemon {
     /**
      * The start-up training ({@link Training}) in this process, on the warm-up's low-priority thread (whose nice value
      * the training's threads inherit), when JWG_TRAINING is "on" and the device carries no traffic yet; true if it
-     * ran to its end with the device still idle. Off by default, as a precaution: with it, jwg's goodput under an
-     * unlimited UDP flood (bench/overload, OverloadIT) was 264-386 Mbit/s in three runs, against 444-474 without it
-     * and 440-513 in earlier runs, and OverloadIT failed once on pings (14 %); but a later CI run without it made 238
-     * (12 % of pings), so the flood run's spread may be all there is. Not settled. Two throw-away devices on
-     * loopback handshake {@link #TRAINING_HANDSHAKES} times and carry {@link #TRAINING_ROUNDS} × 4 packets in ~1.3 s
-     * of one core, so that the JIT has compiled the device's own paths (routing, handshake messages, sessions, the TUN
-     * and UDP loops, the UAPI), which {@link Warmup} does not reach, before a real peer needs them. Measured on 2
-     * cores, both daemons of a tunnel started, then 4 s idle:
+     * ran to its end with the device still idle. Off by default, for 7-8 MiB of idle RSS and no gain in TCP from cold
+     * (with it done before the traffic, the first 5 s made 2,088-2,565 Mbit/s against 2,408-3,025 without, 3 runs
+     * each: the packet path compiled first for its few packets, then again). Its suspected cost to goodput under an
+     * unlimited UDP flood did not show in 3 rounds of bench/overload (714 against 691 Mbit/s). Two throw-away
+     * devices on loopback handshake {@link #TRAINING_HANDSHAKES} times and carry {@link #TRAINING_ROUNDS} × 4
+     * packets in ~1.3 s of one core, so that the JIT has compiled the device's own paths (routing, handshake messages,
+     * sessions, the TUN and UDP loops, the UAPI), which {@link Warmup} does not reach, before a real peer needs them.
+     * Measured on 2 cores, both daemons of a tunnel started, then 4 s idle:
      * <ul>
      * <li>first ping through the tunnel 19.5-38.5 ms without (median 31), 5.5-10 with (median 6.8); wireguard-go
      * 1.5-2.2;</li>
