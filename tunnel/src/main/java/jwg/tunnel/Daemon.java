@@ -204,8 +204,11 @@ final class Daemon {
      * without, 54-177 with; too noisy to tell apart).
      */
     private static boolean train(Device device, Log log) {
+        if (!"on".equals(System.getenv("JWG_TRAINING"))) {
+            return false;
+        }
         BooleanSupplier traffic = () -> device.activity() != 0;
-        if (traffic.getAsBoolean() || !"on".equals(System.getenv("JWG_TRAINING"))) {
+        if (traffic.getAsBoolean()) {
             return false;
         }
         long t0 = System.nanoTime();

@@ -165,7 +165,10 @@ final class Training {
             answer = out.toString();
         }
         if (!answer.contains("errno=0\n")) {
-            throw new IOException("the training's UAPI request failed: " + answer);
+            // The errno line alone: a get's answer before it holds a private key (the training's own, still).
+            int at = answer.lastIndexOf("errno=");
+            throw new IOException("the training's UAPI request failed: "
+                    + (at < 0 ? "no answer" : answer.substring(at).strip()));
         }
     }
 
