@@ -127,12 +127,17 @@ start_tunnel() { # IMPL KEYS LOG
     pid=$(daemon_pid ${ns_of[$side]} "$exe") || return 1
     eval pid_$side=$pid
   done
-  inns $A wg set $IFA private-key "$keys/a.key" listen-port 51820 \
-      peer "$(cat "$keys/b.pub")" allowed-ips 10.97.0.2/32 endpoint 10.98.0.2:51821 || return 1
-  inns $B wg set $IFB private-key "$keys/b.key" listen-port 51821 \
-      peer "$(cat "$keys/a.pub")" allowed-ips 10.97.0.1/32 endpoint 10.98.0.1:51820 || return 1
+  inns $A wg set $IFA private-key "$keys/a.key" listen-port 51820 || return 1
+  inns $B wg set $IFB private-key "$keys/b.key" listen-port 51821 || return 1
+  add_peers "$keys" || return 1
   ip -n $A addr add 10.97.0.1/24 dev $IFA && ip -n $A link set $IFA mtu 1420 up || return 1
   ip -n $B addr add 10.97.0.2/24 dev $IFB && ip -n $B link set $IFB mtu 1420 up
+}
+
+# Each end's peer: the other end, with its tunnel address and endpoint (start_tunnel; bench/compare adds them again).
+add_peers() { # KEYS
+  inns $A wg set $IFA peer "$(cat "$1/b.pub")" allowed-ips 10.97.0.2/32 endpoint 10.98.0.2:51821 &&
+    inns $B wg set $IFB peer "$(cat "$1/a.pub")" allowed-ips 10.97.0.1/32 endpoint 10.98.0.1:51820
 }
 
 # The flooders' addresses in a's namespace (bench/flood, bench/garbage): 13 beside a's own, so that b sees a flood
