@@ -141,12 +141,17 @@ final class Daemon {
         Thread warmup = new Thread(() -> {
             Posix.lowestPriority();
             Warmup.run(40, 20_000);
-            // No full collection after the warm-up (there was one from a49f5cf to here): its own allocations already
-            // set off the young collections that move start-up's ~3 MB of live objects out of the young generation
-            // (-Xlog:gc, a tunnel's two daemons: 5M->3M at 0.2-0.5 s, 7M->3M at 1.0-1.6 s, 4-6 ms each), so the full
-            // one found nothing to free (3M->3M) and paused 20-37 ms on an idle pair, 74 ms in CI's bench/soak where
-            // traffic had just begun (a failure of its 10 ms rule). The next young collection under traffic took
-            // 5.6-8.3 ms with it or without it.
+            // No full collection after the warm-up (there was one from a49f5cf to 21c685e): its own allocations
+            // already set off the young collections that move start-up's ~3 MB of live objects out of the young
+            // generation (-Xlog:gc, a tunnel's two daemons: 5M->3M at 0.2-0.5 s, 7M->3M at 1.0-1.6 s, 4-6 ms each), so
+            // the full one found nothing to free (3M->3M) and paused 20-37 ms on an idle pair, 74 ms in CI's
+            // bench/soak where traffic had just begun. One young collection instead, for the warm-up's last garbage,
+            // in the first 100 ms without traffic (a ping right after start is usual) within 30 s: the next traffic
+            // would otherwise pay for it. Not into flowing traffic, which may not allocate enough to need one for
+            // minutes.
+            boolean quiet = quietWithin(device.get(), 100, 30_000);
+            log.verbose("warm-up done; " + (!quiet ? "no quiet moment, no young collection"
+                    : Warmup.collectYoungGeneration(32 << 20) ? "young collection" : "no young collection in 32 MB"));
             // After a whole training, while the device is still idle, one full collection for what the training's
             // young collections moved to the old generation; not after one cut short by traffic, which the pause
             // would hit (what it left is garbage, which a young collection does not copy).
@@ -177,6 +182,22 @@ final class Daemon {
         log.verbose("device closed");
         reader.interrupt();
         return 0;
+    }
+
+    /** Waits until the device has carried nothing for {@code quietMillis}; false if that took over {@code maxMillis}. */
+    private static boolean quietWithin(Device device, long quietMillis, long maxMillis) {
+        try {
+            for (long waited = 0; waited < maxMillis; waited += quietMillis) {
+                long before = device.activity();
+                Thread.sleep(quietMillis);
+                if (device.activity() == before) {
+                    return true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
     }
 
     /**

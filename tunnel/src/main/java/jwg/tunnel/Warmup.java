@@ -1,5 +1,6 @@
 package jwg.tunnel;
 
+import java.lang.ref.WeakReference;
 import java.security.SecureRandom;
 import jwg.noise.ChaCha20Poly1305;
 import jwg.noise.CookieChecker;
@@ -19,6 +20,11 @@ import jwg.noise.StaticIdentity;
  * warmed up later, once traffic wants them ({@link #vectorLanesOnceBusy}).
  */
 final class Warmup {
+    private static final int FILLER_BYTES = 16 * 1024;
+
+    /** Where {@link #collectYoungGeneration} drops its arrays; volatile, so that the JIT cannot drop the allocations. */
+    private static volatile Object sink;
+
     private Warmup() {}
 
     static void run(int handshakes, int packets) {
@@ -67,6 +73,23 @@ final class Warmup {
             Thread.sleep(1000);
         }
         ChaCha20Poly1305.warmUpVectorLanes();
+    }
+
+    /**
+     * Allocates throw-away arrays until one young collection has run, at most {@code maxBytes} of them; true if one
+     * ran. The warm-up leaves the young generation nearly full of its garbage, so the first real traffic's few
+     * allocations set off the collection that frees it: 4-10.5 ms at the start of bench/soak's traffic on 2 cores (its
+     * rule is 10 ms), where the same collection at the warm-up's end pauses an idle device. A young collection, not
+     * {@code System.gc()}: what is live has already moved out of the young generation, and a full one paused 20-74 ms
+     * for nothing. The sign is a weak reference to a young object, which any collection clears.
+     */
+    static boolean collectYoungGeneration(long maxBytes) {
+        WeakReference<Object> canary = new WeakReference<>(new Object());
+        for (long filled = 0; filled < maxBytes && !canary.refersTo(null); filled += FILLER_BYTES) {
+            sink = new byte[FILLER_BYTES];
+        }
+        sink = null;
+        return canary.refersTo(null);
     }
 
     private static Secret randomKey(SecureRandom random) {
