@@ -1,11 +1,10 @@
 package jwg.tunnel;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.StringReader;
 import java.io.StringWriter;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -156,32 +155,18 @@ final class Training {
      * one, else in this thread. Throws unless the answer ends in errno=0.
      */
     private static void request(UapiServer server, Uapi uapi, Log log, String request) throws IOException, UapiError {
-        String answer;
+        UapiClient.Reply reply;
         if (server != null) {
-            answer = converse(server.path(), request);
+            reply = UapiClient.request(server.path(), request);
         } else {
             StringWriter out = new StringWriter();
             UapiServer.converse(uapi, log, UapiReader.of(request), out);
-            answer = out.toString();
+            reply = UapiClient.read(new BufferedReader(new StringReader(out.toString())));
         }
-        if (!answer.contains("errno=0\n")) {
-            // The errno line alone: a get's answer before it holds a private key (the training's own, still).
-            int at = answer.lastIndexOf("errno=");
+        if (reply.errno() != 0) {
+            // The errno alone: a get's lines hold a private key (the training's own, still).
             throw new IOException("the training's UAPI request failed: "
-                    + (at < 0 ? "no answer" : answer.substring(at).strip()));
-        }
-    }
-
-    /** One request on a connection of its own; the answer, read up to its errno line. */
-    private static String converse(Path socket, String request) throws IOException {
-        try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            c.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
-            ByteBuffer answer = ByteBuffer.allocate(4096);
-            StringBuilder text = new StringBuilder();
-            while (!text.toString().contains("errno=") && c.read(answer.clear()) > 0) {
-                text.append(StandardCharsets.UTF_8.decode(answer.flip()));
-            }
-            return text.toString();
+                    + (reply.errno() < 0 ? "no answer" : "errno=" + reply.errno()));
         }
     }
 

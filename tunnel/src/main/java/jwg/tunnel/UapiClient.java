@@ -21,23 +21,30 @@ final class UapiClient {
 
     /** Sends request (ending with its blank line) to IFNAME's daemon. */
     static Reply request(String ifname, String request) throws IOException {
-        Path socket = UapiServer.RUN_DIR.resolve(ifname + ".sock");
+        return request(UapiServer.RUN_DIR.resolve(ifname + ".sock"), request);
+    }
+
+    /** Sends request (ending with its blank line) to the daemon listening on socket. */
+    static Reply request(Path socket, String request) throws IOException {
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
             OutputStream out = Channels.newOutputStream(ch);
             out.write(request.getBytes(StandardCharsets.UTF_8));
             out.flush();
-            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
-                    StandardCharsets.UTF_8));
-            List<String> lines = new ArrayList<>();
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("errno=")) {
-                    return new Reply(lines, Integer.parseInt(line.substring(6)));
-                }
-                lines.add(line);
-            }
-            return new Reply(lines, -1);
+            return read(new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8)));
         } catch (IOException e) {
             throw new IOException("cannot reach " + socket + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Reads a reply up to its errno line, or to the end of in. */
+    static Reply read(BufferedReader in) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (String line; (line = in.readLine()) != null; ) {
+            if (line.startsWith("errno=")) {
+                return new Reply(lines, Integer.parseInt(line.substring(6)));
+            }
+            lines.add(line);
+        }
+        return new Reply(lines, -1);
     }
 }
