@@ -277,7 +277,8 @@ def markdown(machine, table, n, spread, failed):
     lines = [f"# {title}: `bench/compare`, {machine.get('mode')} mode, {machine.get('rounds')} round(s)", "",
              f"{machine.get('date')}; jwg {machine.get('jwg')}; {machine.get('wireguard-go')}{also}; "
              f"{machine.get('jdk')}; kernel {machine.get('kernel')}; {machine.get('nproc')} cores "
-             f"({machine.get('cpu')}); {machine.get('iperf3')}. Both ends of the tunnel run the implementation named; "
+             f"({machine.get('cpu')}{'; ' + machine['cpu_flags'] if machine.get('cpu_flags') else ''}); "
+             f"{machine.get('iperf3')}. Both ends of the tunnel run the implementation named; "
              f"medians over rounds.",
              "",
              "| figure | " + " | ".join(f"{i} (median)" for i in impls) + " | "

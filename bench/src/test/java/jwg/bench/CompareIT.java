@@ -54,6 +54,9 @@ class CompareIT {
             assertTrue(median(figures, "tcp1_ab_mbit", impl) < 1_000_000, impl + ": TCP faster than 1 Tbit/s");
             assertTrue(median(figures, "rss_idle_mib", impl) < 4096, impl + ": RSS idle over 4 GiB");
         }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> machine = (Map<String, Object>) results.get("machine");
+        assertTrue(machine.get("cpu_flags") instanceof String, "results.json names no CPU flags: " + machine);
         String md = Files.readString(out.resolve("results.md"));
         assertTrue(md.contains("| figure | jwg (median) | wireguard-go (median) | jwg / wireguard-go |"), md);
         assertTrue(md.contains("How noisy the machine was."), md);
