@@ -21,9 +21,16 @@ import java.util.concurrent.ThreadFactory;
 
 /**
  * The UAPI socket, /var/run/wireguard/IF.sock: an AF_UNIX stream socket, owner-only (bound under umask 077, as
- * wireguard-go does), one virtual thread per connection, any number of operations per connection. A socket file left
- * by a dead daemon is replaced; one that still answers means another daemon owns the name, and start fails. Deleting
- * the file tells the daemon to exit (the xplatform contract; wg-quick down does it on macOS).
+ * wireguard-go does), a thread per connection, any number of operations per connection. A socket file left by a dead
+ * daemon is replaced; one that still answers means another daemon owns the name, and start fails. Deleting the file
+ * tells the daemon to exit (the xplatform contract; wg-quick down does it on macOS).
+ *
+ * <p>Platform threads, not virtual ones: the first virtual thread set up the JVM's scheduler for them (a fork-join
+ * pool with its carrier threads and an unparker) and the blocking I/O poller, ~90 classes the CDS archive did not hold,
+ * at the first `wg set` after start-up, while the warm-up and the first handshake want the CPU (37 ms of class
+ * loading and method handles in one `-Xlog:class+load` timeline of bench/compare's start). On an idle daemon, 5 starts
+ * each: the first `wg show` 11-16 ms against 13-20, 24 threads against 27-28, 0.35 MiB less resident. Only the
+ * socket's owner can connect, a few times a second at most.
  */
 final class UapiServer implements AutoCloseable {
     static final Path RUN_DIR = Path.of("/var/run/wireguard");
@@ -36,7 +43,7 @@ final class UapiServer implements AutoCloseable {
 
     private final ArrayBlockingQueue<UapiReader> readers = new ArrayBlockingQueue<>(KEPT);
     private final ArrayBlockingQueue<UapiReply> replies = new ArrayBlockingQueue<>(KEPT);
-    private final ThreadFactory connections = Thread.ofVirtual().name("jwg-uapi-conn").factory();
+    private final ThreadFactory connections = Thread.ofPlatform().daemon().name("jwg-uapi-conn").factory();
 
     private final Path dir;
     private final Path path;
