@@ -1,10 +1,12 @@
 package jwg.bench;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,7 +58,7 @@ class CompareIT {
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> machine = (Map<String, Object>) results.get("machine");
-        assertTrue(machine.get("cpu_flags") instanceof String, "results.json names no CPU flags: " + machine);
+        assertEquals(aeadFlags(), machine.get("cpu_flags"), "the CPU flags recorded");
         String md = Files.readString(out.resolve("results.md"));
         assertTrue(md.contains("| figure | jwg (median) | wireguard-go (median) | jwg / wireguard-go |"), md);
         assertTrue(md.contains("How noisy the machine was."), md);
@@ -65,6 +67,18 @@ class CompareIT {
     @SuppressWarnings("unchecked")
     private static Map<String, Object> run(Path out) throws IOException, InterruptedException {
         return (Map<String, Object>) Harness.run(module, "compare", out, LIMIT_MINUTES, "--short");
+    }
+
+    /** The flags compare records, read here from /proc/cpuinfo's first flags line, in its order. */
+    private static String aeadFlags() throws IOException {
+        List<String> wanted = List.of("avx2", "avx512f", "avx512ifma", "avx_ifma");
+        for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+            if (line.startsWith("flags")) {
+                return String.join(" ", Arrays.stream(line.substring(line.indexOf(':') + 1).trim().split("\\s+"))
+                        .filter(wanted::contains).toList());
+            }
+        }
+        return "";
     }
 
     private static double median(Map<String, Map<String, Object>> figures, String figure, String impl) {

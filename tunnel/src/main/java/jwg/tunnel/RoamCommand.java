@@ -44,12 +44,14 @@ final class RoamCommand {
         try {
             UapiClient.Reply reply = UapiClient.request(args[1], request);
             reply.lines().forEach(System.out::println);
-            if (reply.errno() < 0) {
-                System.err.println("jwg: " + args[1] + " does not speak jwg's roaming extension (is it jwg?)");
+            if (reply.errno() == UapiClient.Reply.NO_ERRNO) {
+                System.err.println("jwg: " + args[1] + " gave no answer to it (is it jwg?)");
                 return 1;
             }
             if (reply.errno() != 0) {
-                System.err.println("jwg: the daemon refused it (errno " + reply.errno() + ")");
+                // jwg refuses a bad value with -EINVAL, and so does a daemon without the roaming keys.
+                System.err.println("jwg: the daemon refused it (errno " + reply.errno()
+                        + "): a bad value, or a daemon without jwg's roaming extension");
                 return 1;
             }
             return 0;

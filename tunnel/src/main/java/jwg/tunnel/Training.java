@@ -166,7 +166,7 @@ final class Training {
         if (reply.errno() != 0) {
             // The errno alone: a get's lines hold a private key (the training's own, still).
             throw new IOException("the training's UAPI request failed: "
-                    + (reply.errno() < 0 ? "no answer" : "errno=" + reply.errno()));
+                    + (reply.errno() == UapiClient.Reply.NO_ERRNO ? "no answer" : "errno=" + reply.errno()));
         }
     }
 

@@ -14,8 +14,14 @@ import java.util.List;
 
 /** The jwg subcommands' side of the UAPI socket: one request, its reply lines up to errno. */
 final class UapiClient {
-    /** A reply: its lines before errno, and the errno (0: success; -1: the daemon did not answer with one). */
-    record Reply(List<String> lines, int errno) {}
+    /**
+     * A reply: its lines before errno, and the errno (0: success; a refusal is negative, -22 for EINVAL, as wg reads
+     * it; {@link #NO_ERRNO} if the daemon ended the reply without one).
+     */
+    record Reply(List<String> lines, int errno) {
+        /** Not a value any daemon sends: -1 is a refusal too (EPERM). */
+        static final int NO_ERRNO = Integer.MIN_VALUE;
+    }
 
     private UapiClient() {}
 
@@ -45,6 +51,6 @@ final class UapiClient {
             }
             lines.add(line);
         }
-        return new Reply(lines, -1);
+        return new Reply(lines, Reply.NO_ERRNO);
     }
 }

@@ -30,7 +30,8 @@ import java.util.concurrent.ThreadFactory;
  * at the first `wg set` after start-up, while the warm-up and the first handshake want the CPU (37 ms of class
  * loading and method handles in one `-Xlog:class+load` timeline of bench/compare's start). On an idle daemon, 5 starts
  * each: the first `wg show` 11-16 ms against 13-20, 24 threads against 27-28, 0.35 MiB less resident. Only the
- * socket's owner can connect, a few times a second at most.
+ * socket's owner can connect (it is bound owner-only), and `wg` opens one connection per command: a handful at once
+ * in normal use, so no pool and no cap.
  */
 final class UapiServer implements AutoCloseable {
     static final Path RUN_DIR = Path.of("/var/run/wireguard");

@@ -22,7 +22,7 @@ import jwg.noise.StaticIdentity;
 final class Warmup {
     private static final int FILLER_BYTES = 16 * 1024;
 
-    /** Where {@link #collectYoungGeneration} drops its arrays; volatile, so that the JIT cannot drop the allocations. */
+    /** Where {@link #collectYoungGeneration} drops its arrays: escape analysis would remove arrays that go nowhere. */
     private static volatile Object sink;
 
     private Warmup() {}
