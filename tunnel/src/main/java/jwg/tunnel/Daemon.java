@@ -150,9 +150,6 @@ final class Daemon {
             // would otherwise pay for it. Not into flowing traffic, which may not allocate enough to need one for
             // minutes.
             boolean quiet = quietWithin(device.get(), 100, 30_000);
-            if (Thread.currentThread().isInterrupted()) {
-                return;
-            }
             log.verbose("warm-up done; " + (!quiet ? "no quiet moment, no young collection"
                     : Warmup.collectYoungGeneration(32 << 20) ? "young collection" : "no young collection in 32 MB"));
             // After a whole training, while the device is still idle, one full collection for what the training's
@@ -189,7 +186,8 @@ final class Daemon {
 
     /**
      * Waits until the device has carried nothing for {@code quietMillis}; false if none came within {@code maxMillis}
-     * (by the clock: a nice-19 thread's sleeps overrun on a busy machine) or the thread was interrupted.
+     * (by the clock: a nice-19 thread's sleeps overrun on a busy machine) or the thread was interrupted (nothing
+     * interrupts the warm-up thread; the daemon's exit ends it).
      */
     private static boolean quietWithin(Device device, long quietMillis, long maxMillis) {
         long deadline = System.nanoTime() + maxMillis * 1_000_000L;
