@@ -17,7 +17,17 @@ import java.util.function.Function;
  * lock, so a step that fails leaves the handshake as it was.
  */
 public final class Handshake {
-    public enum State { ZEROED, INITIATION_CREATED, INITIATION_CONSUMED, RESPONSE_CREATED, RESPONSE_CONSUMED }
+    /**
+     * Where the exchange is. ANSWERED: our initiation was answered and its keypair derived, and a further answer to
+     * the same initiation may still be taken (see {@link #consumeResponse}).
+     */
+    public enum State { ZEROED, INITIATION_CREATED, INITIATION_CONSUMED, RESPONSE_CREATED, RESPONSE_CONSUMED, ANSWERED }
+
+    /**
+     * Answers to one initiation taken at most: the first, and later ones from a responder that consumed several
+     * copies of it (roaming sends one initiation to every candidate address).
+     */
+    static final int MAX_ANSWERS = 4;
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -40,6 +50,14 @@ public final class Handshake {
     private final byte[] remoteEphemeral = new byte[32];
     private int localIndex;
     private int remoteIndex;
+    /**
+     * From the first answer to our initiation until {@link #closeAnswers}: C and H as the initiation left them, so
+     * that a later answer to it can be read too (the ephemeral key stays in {@link #localEphemeral}), and the
+     * responder ephemerals of the answers taken, so that none is taken twice.
+     */
+    private final SymmetricState sent = new SymmetricState();
+    private final byte[] answeredEphemerals = new byte[MAX_ANSWERS * 32];
+    private int answers;
     private final byte[] lastTimestamp = new byte[Tai64n.LEN];
     private long lastInitiationConsumedNanos;
     private boolean anyInitiationConsumed;
@@ -137,6 +155,7 @@ public final class Handshake {
             st.zero();
             return false;
         }
+        forgetAnswers();
         chain.copyFrom(st);
         st.zero();
         System.arraycopy(ephemeralPrivate, 0, localEphemeral, 0, 32);
@@ -197,6 +216,11 @@ public final class Handshake {
             if (anyInitiationConsumed && nowNanos - lastInitiationConsumedNanos < Protocol.INITIATION_MIN_INTERVAL_NANOS) {
                 return Result.dropped(Drop.INITIATION_FLOOD);
             }
+            if (state == State.ANSWERED) {
+                // The peer initiates: our own exchange is over, and its secrets go.
+                forgetAnswers();
+                Arrays.fill(localEphemeral, (byte) 0);
+            }
             chain.copyFrom(st);
             System.arraycopy(ePub, 0, remoteEphemeral, 0, 32);
             System.arraycopy(timestamp, 0, lastTimestamp, 0, Tai64n.LEN);
@@ -249,22 +273,37 @@ public final class Handshake {
     /**
      * Consumes message 2 (§5.4.3) as the initiator. The caller found this handshake by the message's receiver index
      * and checked mac1.
+     *
+     * <p>Also after the first answer was taken and its keypair derived (state ANSWERED): the kernel and wireguard-go
+     * check an initiation's timestamp and record it in two separate steps, so when two copies of one initiation reach
+     * two of their handshake workers at once, both may pass, and both get an answer; the responder keeps the session of
+     * the answer it made last, and our messages on the first one's keys go nowhere. Each such answer is read against
+     * the initiation's state as it was sent and yields a keypair of its own; an answer already taken (a replay) is
+     * refused, as is any beyond {@link #MAX_ANSWERS}.
      */
     public synchronized Result<Handshake> consumeResponse(byte[] msg, int off) {
-        if (state != State.INITIATION_CREATED || local == null) {
+        boolean late = state == State.ANSWERED;
+        if ((state != State.INITIATION_CREATED && !late) || local == null) {
             return Result.dropped(Drop.WRONG_STATE);
         }
         if (Message.getInt(msg, off + Message.RESPONSE_RECEIVER) != localIndex) {
             return Result.dropped(Drop.UNKNOWN_INDEX);
         }
+        int ephemeral = off + Message.RESPONSE_EPHEMERAL;
+        if (late && (answers == MAX_ANSWERS || answered(msg, ephemeral))) {
+            return Result.dropped(Drop.WRONG_STATE);
+        }
         SymmetricState st = new SymmetricState();
-        st.copyFrom(chain);
+        st.copyFrom(late ? sent : chain);
         try {
-            if (!NoiseIK.readResponse(st, localEphemeral, local.privateKey(), presharedKey, msg,
-                    off + Message.RESPONSE_EPHEMERAL, EMPTY)) {
+            if (!NoiseIK.readResponse(st, localEphemeral, local.privateKey(), presharedKey, msg, ephemeral, EMPTY)) {
                 return Result.dropped(Drop.DECRYPT_FAILED);
             }
+            if (!late) {
+                sent.copyFrom(chain);
+            }
             chain.copyFrom(st);
+            System.arraycopy(msg, ephemeral, answeredEphemerals, 32 * answers++, 32);
             remoteIndex = Message.getInt(msg, off + Message.RESPONSE_SENDER);
             state = State.RESPONSE_CONSUMED;
             return Result.ok(this);
@@ -273,9 +312,37 @@ public final class Handshake {
         }
     }
 
+    /** Whether the responder ephemeral at msg[at, at+32) is one of an answer already taken. */
+    private boolean answered(byte[] msg, int at) {
+        for (int i = 0; i < answers; i++) {
+            if (Arrays.equals(answeredEphemerals, 32 * i, 32 * i + 32, msg, at, at + 32)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * No further answer to our initiation will be taken (the peer has used one of its sessions, so that is the one it
+     * kept): the ephemeral key and the initiation's C and H are erased. Nothing happens in any state but ANSWERED.
+     */
+    public synchronized void closeAnswers() {
+        if (state == State.ANSWERED) {
+            clear();
+        }
+    }
+
+    private void forgetAnswers() {
+        sent.zero();
+        Arrays.fill(answeredEphemerals, (byte) 0);
+        answers = 0;
+    }
+
     /**
      * Derives the transport keypair (§5.4.5) once the initiator has consumed a response or the responder has created
-     * one, then erases the ephemeral key, C and H. Null in any other state.
+     * one, then erases C and H, and the ephemeral key unless a later answer to our initiation may still come (state
+     * ANSWERED; see {@link #consumeResponse}). An initiator's keypairs from answers to one initiation share its local
+     * index. Null in any other state.
      */
     public synchronized Keypair deriveKeypair(long nowNanos) {
         boolean initiator;
@@ -294,7 +361,13 @@ public final class Handshake {
                 : new Keypair(second, first, false, nowNanos, localIndex, remoteIndex);
         Arrays.fill(first, (byte) 0);
         Arrays.fill(second, (byte) 0);
-        clear();
+        if (initiator) {
+            chain.zero();
+            Arrays.fill(remoteEphemeral, (byte) 0);
+            state = State.ANSWERED;
+        } else {
+            clear();
+        }
         return keypair;
     }
 
@@ -319,6 +392,7 @@ public final class Handshake {
 
     /** Abandons the handshake in flight and erases its secrets; the replay state (last timestamp) is kept. */
     public synchronized void clear() {
+        forgetAnswers();
         chain.zero();
         Arrays.fill(localEphemeral, (byte) 0);
         Arrays.fill(remoteEphemeral, (byte) 0);

@@ -171,9 +171,104 @@ class HandshakeTest {
         // RESPONSE_CONSUMED: the same response a second time.
         assertTrue(p.initiator.consumeResponse(resp, 0).isOk());
         assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
-        // ZEROED again after the keypair is derived.
+        // ANSWERED after the keypair is derived: the answer already taken is refused.
         assertNotNull(p.initiator.deriveKeypair(NOW));
+        assertEquals(Handshake.State.ANSWERED, p.initiator.state());
         assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
+        // ZEROED once answers are closed.
+        p.initiator.closeAnswers();
+        assertEquals(Handshake.State.ZEROED, p.initiator.state());
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
+    }
+
+    /**
+     * A responder whose handshake workers both pass the timestamp check for two copies of one initiation answers
+     * twice, and keeps the second answer's session: the initiator can take that answer too, its keypair talks with
+     * the one the responder kept, and it has the first's local index.
+     */
+    @Test
+    void aSecondAnswerToOneInitiationYieldsTheKeypairTheResponderKept() {
+        Peers p = new Peers(Secret.of(Peers.bytes(7, 32)));
+        byte[] init = p.initiation(11, EPOCH);
+        // Two responder states that both consume the initiation: the two workers' views of it.
+        assertTrue(p.consumeInitiation(init, NOW).isOk());
+        byte[] first = p.response(22);
+        Keypair firstResponder = p.responder.deriveKeypair(NOW);
+        Handshake again = p.newResponderHandshake();
+        assertSame(again, Handshake.consumeInitiation(p.responderId, init, 0, k -> again, NOW).valueOrNull());
+        byte[] second = new byte[Message.RESPONSE_LEN];
+        assertTrue(again.createResponse(second, 0, 33, p.random));
+        Keypair kept = again.deriveKeypair(NOW);
+
+        assertTrue(p.initiator.consumeResponse(first, 0).isOk());
+        Keypair firstInitiator = p.initiator.deriveKeypair(NOW);
+        assertTransportBothWays(firstInitiator, firstResponder);
+        assertEquals(Handshake.State.ANSWERED, p.initiator.state());
+
+        assertTrue(p.initiator.consumeResponse(second, 0).isOk());
+        Keypair secondInitiator = p.initiator.deriveKeypair(NOW);
+        assertEquals(11, secondInitiator.localIndex());
+        assertEquals(33, secondInitiator.remoteIndex());
+        assertTransportBothWays(secondInitiator, kept);
+        assertTrue(Peers.tryOpen(kept, Peers.seal(firstInitiator, new byte[16], MTU)) < 0,
+                "the first answer's keys are another session's");
+
+        // Neither answer is taken again, in either order.
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(first, 0)));
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(second, 0)));
+        assertEquals(Handshake.State.ANSWERED, p.initiator.state());
+    }
+
+    @Test
+    void furtherAnswersAreRefusedBeyondTheLimitAfterClosingAndOnceANewHandshakeBegins() {
+        Peers p = new Peers();
+        byte[] init = p.initiation(11, EPOCH);
+        List<byte[]> answers = new ArrayList<>();
+        for (int i = 0; i <= Handshake.MAX_ANSWERS; i++) {
+            Handshake responder = p.newResponderHandshake();
+            assertTrue(Handshake.consumeInitiation(p.responderId, init, 0, k -> responder, NOW).isOk());
+            byte[] resp = new byte[Message.RESPONSE_LEN];
+            assertTrue(responder.createResponse(resp, 0, 100 + i, p.random));
+            answers.add(resp);
+        }
+        for (int i = 0; i < Handshake.MAX_ANSWERS; i++) {
+            assertTrue(p.initiator.consumeResponse(answers.get(i), 0).isOk(), "answer " + i);
+            assertNotNull(p.initiator.deriveKeypair(NOW));
+        }
+        byte[] beyond = answers.get(Handshake.MAX_ANSWERS);
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(beyond, 0)));
+
+        // A fresh initiator state (same keys) takes one, then closes: no more.
+        Peers q = new Peers();
+        byte[] init2 = q.initiation(12, EPOCH);
+        List<byte[]> two = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Handshake responder = q.newResponderHandshake();
+            assertTrue(Handshake.consumeInitiation(q.responderId, init2, 0, k -> responder, NOW).isOk());
+            byte[] resp = new byte[Message.RESPONSE_LEN];
+            assertTrue(responder.createResponse(resp, 0, 200 + i, q.random));
+            two.add(resp);
+        }
+        assertTrue(q.initiator.consumeResponse(two.get(0), 0).isOk());
+        assertNotNull(q.initiator.deriveKeypair(NOW));
+        q.initiator.closeAnswers();
+        assertArrayEquals(new byte[32], q.initiator.hash());
+        assertEquals(Drop.WRONG_STATE, reason(q.initiator.consumeResponse(two.get(1), 0)));
+
+        // And a new initiation forgets the last one's answers.
+        Peers r = new Peers();
+        byte[] init3 = r.initiation(13, EPOCH);
+        assertTrue(r.consumeInitiation(init3, NOW).isOk());
+        byte[] a1 = r.response(23);
+        Handshake responder = r.newResponderHandshake();
+        assertTrue(Handshake.consumeInitiation(r.responderId, init3, 0, k -> responder, NOW).isOk());
+        byte[] a2 = new byte[Message.RESPONSE_LEN];
+        assertTrue(responder.createResponse(a2, 0, 24, r.random));
+        assertTrue(r.initiator.consumeResponse(a1, 0).isOk());
+        assertNotNull(r.initiator.deriveKeypair(NOW));
+        r.initiation(13, EPOCH + SECOND);
+        assertEquals(Drop.DECRYPT_FAILED, reason(r.initiator.consumeResponse(a2, 0)));
+        assertEquals(Handshake.State.INITIATION_CREATED, r.initiator.state());
     }
 
     @Test
@@ -286,7 +381,8 @@ class HandshakeTest {
 
         for (Handshake h : new Handshake[] {p.initiator, p.responder}) {
             assertNotNull(h.deriveKeypair(NOW));
-            assertEquals(Handshake.State.ZEROED, h.state());
+            // The initiator keeps what a further answer needs (not C and H of this one) until answers close.
+            assertEquals(h == p.initiator ? Handshake.State.ANSWERED : Handshake.State.ZEROED, h.state());
             assertArrayEquals(new byte[32], h.hash());
             assertNull(h.deriveKeypair(NOW));
         }

@@ -35,9 +35,12 @@ public interface Tunnel {
      * Sends one handshake initiation for the peer to every address of the first wave, then, unless a handshake
      * completed meanwhile, a new one to the next wave waveDelayNanos later, and so on (happy eyeballs: IPv6 before
      * IPv4, a preferred endpoint before a backup). One message to several addresses is safe: the responder accepts a
-     * timestamp once, so duplicates that reach it die as replays, and this side holds one handshake state, so only
-     * the first response completes it. That response's source becomes the endpoint (built-in roaming), and
-     * {@link Listener#handshakeCompleted} reports it.
+     * timestamp once, so copies that reach it one after the other die as replays, and the first response completes
+     * the handshake. That response's source becomes the endpoint (built-in roaming), and
+     * {@link Listener#handshakeCompleted} reports it. Copies that reach two of the responder's handshake workers at
+     * once may both be answered (the kernel and wireguard-go check and record the timestamp in two steps); the
+     * responder then keeps the later answer's session, so the device takes a further answer's session in place of
+     * the first's, without moving the endpoint or reporting it again.
      */
     void probe(Key peer, List<List<InetSocketAddress>> waves, long waveDelayNanos);
 

@@ -298,8 +298,10 @@ final class Handshakes implements AutoCloseable {
     }
 
     private void response(byte[] msg, InetSocketAddress from, long now) {
+        // The index may name a handshake in flight or, for a further answer to an initiation, the session its first
+        // answer made; the peer's handshake refuses anything else.
         Session s = device.indices().get(Message.getInt(msg, Message.RESPONSE_RECEIVER));
-        if (s == null || s.keypair() != null) {
+        if (s == null) {
             device.count(Drop.UNKNOWN_INDEX);
             return;
         }

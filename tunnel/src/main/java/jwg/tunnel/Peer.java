@@ -99,6 +99,11 @@ final class Peer {
     private boolean lastMinuteHandshakeSent;
     private Session handshakeSession;
     private int handshakeIndex;
+    /**
+     * The handshake may still take a further answer to our last initiation ({@link #answeredAgain}): until the peer
+     * sends on the current session (so that is the session it kept), or another handshake begins.
+     */
+    private boolean answersOpen;
     /** When the initiation in flight went to each address, for the RTT that roaming records. */
     private final Map<InetSocketAddress, Long> initiationSentAt = new HashMap<>();
     private long initiations;
@@ -458,7 +463,8 @@ final class Peer {
 
     /**
      * A response to our initiation at msg[0, RESPONSE_LEN) (found by its receiver index, macs and load checks
-     * passed); msg may be a longer, reused buffer.
+     * passed); msg may be a longer, reused buffer. A further answer to the same initiation, after its first, is
+     * {@link #answeredAgain}.
      */
     synchronized void consumeResponse(byte[] msg, InetSocketAddress from, long now) {
         if (removed) {
@@ -466,6 +472,16 @@ final class Peer {
         }
         if (handshake.consumeResponse(msg, 0) instanceof Result.Dropped<Handshake> d) {
             driver.count(d.reason());
+            return;
+        }
+        Keypair kp = handshake.deriveKeypair(now);
+        if (kp == null) {
+            return;
+        }
+        // Index table entries are unique, so a current keypair with this one's index came from the same initiation.
+        Keypair current = keypairs.current();
+        if (current != null && current.isInitiator() && current.localIndex() == kp.localIndex()) {
+            answeredAgain(kp, from, now);
             return;
         }
         if (driver.logging()) {
@@ -478,11 +494,8 @@ final class Peer {
             checkPinnedUntilNanos = now + CHECK_PIN_AFTER_RESPONSE_NANOS;
         }
         authenticatedFrom(from, false, Message.RESPONSE_LEN, now);
-        Keypair kp = handshake.deriveKeypair(now);
-        if (kp == null) {
-            return;
-        }
         install(kp, now);
+        answersOpen = true;
         handshakeComplete();
         // §5.4.5: the responder may not send until our first message confirms the session, so one goes at once.
         if (staged.isEmpty()) {
@@ -495,6 +508,28 @@ final class Peer {
             rttSample(rtt, now); // a check's is another path's round trip
         }
         driver.handshakeCompleted(this, from, rtt);
+        rearm();
+    }
+
+    /**
+     * Another answer to the initiation whose first answer made the current session: the peer consumed two copies of
+     * it (roaming sent one to each candidate address, and the peer's handshake workers raced; see
+     * {@link Handshake#consumeResponse}). The peer kept only the session of the answer it made last, which is most
+     * likely the one that arrived last, so this one replaces the current session in place (same index), and its
+     * first message goes at once to confirm it. The endpoint stays: roaming chose it on the first answer, and the
+     * peer answered from both addresses. Should the answers have crossed on the way, our messages go unanswered and
+     * roaming's suspicion of a silent path starts a new handshake, as it did for every such race before.
+     */
+    private void answeredAgain(Keypair kp, InetSocketAddress from, long now) {
+        Session session = new Session(this, kp);
+        driver.indices().replace(kp.localIndex(), session);
+        keypairs.replaceCurrent(session);
+        rxBytes += Message.RESPONSE_LEN;
+        timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
+        timers.anyAuthenticatedPacketReceived();
+        driver.log(this + ": a second answer to our initiation, from " + Uapi.formatEndpoint(from)
+                + " (the peer consumed two copies of it): its session replaces the first one's");
+        sendKeepalive(now);
         rearm();
     }
 
@@ -584,6 +619,10 @@ final class Peer {
         if (last != null) {
             authenticatedFrom(from, true, bytes, now);
             received(last.keypair, data, now);
+            if (answersOpen && last.keypair == keypairs.current()) {
+                answersOpen = false;
+                handshake.closeAnswers();
+            }
         }
         rearm();
     }

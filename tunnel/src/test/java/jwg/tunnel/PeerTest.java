@@ -284,6 +284,60 @@ class PeerTest {
         assertEquals(w.b.address, w.a.peer().endpoint());
     }
 
+    /**
+     * Roaming sends one initiation to two of b's addresses, and b (the kernel, wireguard-go) answers both copies,
+     * keeping only the session of its second answer. a takes the first answer, then the second in its place: its
+     * messages reach b on the session b kept, and the endpoint stays where the first answer put it.
+     */
+    @Test
+    void aSecondAnswerToTheSameInitiationReplacesTheSessionWithoutMovingTheEndpoint() {
+        TwoPeers w = new TwoPeers();
+        InetSocketAddress second = new InetSocketAddress("203.0.113.9", 4242);
+        w.b.alsoAt(second);
+        w.a.loseOutgoing(INITIATION);
+        w.a.peer().probe(List.of(w.b.address, second), w.now());
+        w.settle();
+        List<Datagram> copies = w.a.sent(INITIATION);
+        assertEquals(2, copies.size());
+        assertTrue(java.util.Arrays.equals(copies.get(0).bytes(), copies.get(1).bytes()), "one initiation, two copies");
+
+        w.b.loseOutgoing(RESPONSE);
+        w.b.inject(copies.get(0));
+        w.b.forgetPeerState();
+        w.b.inject(copies.get(1));
+        List<Datagram> answers = w.b.sent(RESPONSE);
+        assertEquals(2, answers.size());
+        w.b.deliverOutgoing();
+        w.a.deliverOutgoing();
+
+        w.a.inject(answers.get(0), w.b.address);
+        Keypair first = w.a.peer().currentKeypair();
+        assertNotNull(first);
+        assertEquals(1, w.b.dropped(Drop.UNKNOWN_INDEX), "b no longer holds the first answer's session");
+        w.a.inject(answers.get(1), second);
+        Keypair replaced = w.a.peer().currentKeypair();
+        assertNotSame(first, replaced);
+        assertEquals(first.localIndex(), replaced.localIndex());
+        assertEquals(w.b.address, w.a.peer().endpoint(), "a second answer moved the endpoint");
+        assertEquals(1, w.b.keepalivesReceived().size(), "a's first message on the session b kept");
+
+        w.a.send(1);
+        assertEquals(List.of(1), w.b.delivered());
+        w.b.send(2);
+        assertEquals(List.of(2), w.a.delivered());
+        // Once b has sent on the session, no further answer is taken (its secrets are gone), nor either again.
+        assertEquals(jwg.noise.Handshake.State.ZEROED, w.a.peer().handshake().state());
+        int wrongState = w.a.dropped(Drop.WRONG_STATE);
+        w.a.inject(answers.get(0), w.b.address);
+        w.a.inject(answers.get(1), second);
+        assertEquals(wrongState + 2, w.a.dropped(Drop.WRONG_STATE));
+        assertSame(replaced, w.a.peer().currentKeypair());
+        w.a.send(3);
+        w.b.send(4);
+        assertEquals(List.of(1, 3), w.b.delivered());
+        assertEquals(List.of(2, 4), w.a.delivered());
+    }
+
     @Test
     void aPeerStillOnThePreviousSessionMovesTheEndpointOnceRekeyTimeoutHasPassed() {
         TwoPeers w = new TwoPeers();

@@ -278,6 +278,17 @@ final class TwoPeers {
             settle();
         }
 
+        /**
+         * This side's peer state starts again from nothing (no session, no replay state), as a responder's does
+         * towards an initiation whose second copy its racing handshake workers also answered: it holds only the
+         * session of its later answer.
+         */
+        void forgetPeerState() {
+            peer.remove();
+            peer = new Peer(other.identity.publicKey(), this);
+            peer.setEndpoint(other.address);
+        }
+
         /** From now on the wire loses what this side sends (all of it, or the kinds given). */
         void loseOutgoing(Kind... kinds) {
             lost.clear();
@@ -403,7 +414,7 @@ final class TwoPeers {
                 return;
             }
             Session s = indices.get(Message.getInt(msg, Message.RESPONSE_RECEIVER));
-            if (s == null || s.keypair() != null) {
+            if (s == null) {
                 count(Drop.UNKNOWN_INDEX);
                 return;
             }

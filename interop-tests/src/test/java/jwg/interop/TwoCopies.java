@@ -1,0 +1,161 @@
+package jwg.interop;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import jwg.noise.CookieGenerator;
+import jwg.noise.Handshake;
+import jwg.noise.Key;
+import jwg.noise.Keypair;
+import jwg.noise.Message;
+import jwg.noise.Secret;
+import jwg.noise.StaticIdentity;
+
+/**
+ * A child process for {@link TwoCopiesIT}, run in a's namespace: sends one handshake initiation (jwg's
+ * {@link Handshake}, as peer a) to two addresses of b at once, N times, takes every answer to each with the same
+ * {@link Handshake} (a further answer is taken in place of the first), and when an initiation was answered twice,
+ * finds which of the two sessions b kept with an ICMP echo on each, the later answer's first.
+ *
+ * <p>Usage: TwoCopies B_PUBLIC_BASE64 A_PRIVATE_BASE64 N A_INNER4 B_INNER4 ADDRESS:PORT ADDRESS:PORT. Prints one
+ * line: {@code initiations N answered A doubled D both_taken T kept_later L kept_first F kept_neither X}
+ * (doubled: answered twice; both_taken: jwg's handshake took both answers).
+ */
+public final class TwoCopies {
+    /** wireguard-go takes one initiation per peer per 50 ms (the kernel, per 20 ms); each probe waits longer. */
+    private static final long SPACING_NANOS = 60_000_000L;
+    private static final long ANSWER_WAIT_NANOS = 40_000_000L;
+    private static final long PING_WAIT_NANOS = 300_000_000L;
+
+    private TwoCopies() {}
+
+    public static void main(String[] args) throws Exception {
+        Key peer = Key.fromBase64(args[0]);
+        StaticIdentity me = new StaticIdentity(Secret.of(java.util.Base64.getDecoder().decode(args[1])));
+        int n = Integer.parseInt(args[2]);
+        byte[] from = java.net.InetAddress.getByName(args[3]).getAddress();
+        byte[] to = java.net.InetAddress.getByName(args[4]).getAddress();
+        List<InetSocketAddress> targets = new ArrayList<>();
+        for (int i = 5; i < args.length; i++) {
+            int colon = args[i].lastIndexOf(':');
+            targets.add(new InetSocketAddress(args[i].substring(0, colon), Integer.parseInt(args[i].substring(colon + 1))));
+        }
+        Handshake handshake = new Handshake(me, peer);
+        CookieGenerator macs = new CookieGenerator(peer);
+        SecureRandom random = new SecureRandom();
+        int answered = 0;
+        int doubled = 0;
+        int bothTaken = 0;
+        int keptLater = 0;
+        int keptFirst = 0;
+        int keptNeither = 0;
+        byte[] buf = new byte[2048];
+        try (DatagramSocket socket = new DatagramSocket(0)) {
+            socket.setSoTimeout(5);
+            for (int i = 0; i < n; i++) {
+                long start = System.nanoTime();
+                int index = 0x10000 + i;
+                byte[] initiation = new byte[Message.INITIATION_LEN];
+                handshake.createInitiation(initiation, 0, index, random, System.currentTimeMillis() * 1_000_000L);
+                macs.addMacs(initiation, 0, initiation.length, start);
+                for (InetSocketAddress t : targets) {
+                    socket.send(new DatagramPacket(initiation, initiation.length, t));
+                }
+                List<Keypair> sessions = new ArrayList<>();
+                int answers = 0;
+                while (System.nanoTime() - start < ANSWER_WAIT_NANOS) {
+                    DatagramPacket p = new DatagramPacket(buf, buf.length);
+                    try {
+                        socket.receive(p);
+                    } catch (SocketTimeoutException e) {
+                        continue;
+                    }
+                    if (p.getLength() == Message.RESPONSE_LEN && buf[0] == Message.RESPONSE
+                            && Message.getInt(buf, Message.RESPONSE_RECEIVER) == index) {
+                        answers++;
+                        if (handshake.consumeResponse(buf, 0).isOk()) {
+                            sessions.add(handshake.deriveKeypair(System.nanoTime()));
+                        }
+                    }
+                }
+                answered += answers == 0 ? 0 : 1;
+                doubled += answers >= 2 ? 1 : 0;
+                if (sessions.size() >= 2) {
+                    bothTaken++;
+                    if (echoed(socket, sessions.get(sessions.size() - 1), targets.get(0), from, to, buf)) {
+                        keptLater++;
+                    } else if (echoed(socket, sessions.get(0), targets.get(0), from, to, buf)) {
+                        keptFirst++;
+                    } else {
+                        keptNeither++;
+                    }
+                }
+                handshake.closeAnswers();
+                long rest = SPACING_NANOS - (System.nanoTime() - start);
+                if (rest > 0) {
+                    Thread.sleep(rest / 1_000_000L, (int) (rest % 1_000_000L));
+                }
+            }
+        }
+        System.out.println("initiations " + n + " answered " + answered + " doubled " + doubled + " both_taken "
+                + bothTaken + " kept_later " + keptLater + " kept_first " + keptFirst + " kept_neither " + keptNeither);
+    }
+
+    /** An ICMP echo request from → to on kp (b confirms kp if it holds it); whether a reply opened on kp. */
+    private static boolean echoed(DatagramSocket socket, Keypair kp, InetSocketAddress target, byte[] from, byte[] to,
+                                  byte[] buf) throws Exception {
+        byte[] ip = new byte[28];
+        ip[0] = 0x45;
+        ip[3] = 28;
+        ip[8] = 64;
+        ip[9] = 1;
+        System.arraycopy(from, 0, ip, 12, 4);
+        System.arraycopy(to, 0, ip, 16, 4);
+        put16(ip, 10, checksum(ip, 0, 20));
+        ip[20] = 8;
+        ip[24] = 0x4a;
+        ip[27] = 1;
+        put16(ip, 22, checksum(ip, 20, 8));
+        byte[] out = new byte[Keypair.sealedLength(ip.length, 1420)];
+        System.arraycopy(ip, 0, out, Message.TRANSPORT_HEADER_LEN, ip.length);
+        int length = kp.seal(out, 0, ip.length, 1420);
+        socket.send(new DatagramPacket(out, length, target));
+        long start = System.nanoTime();
+        while (System.nanoTime() - start < PING_WAIT_NANOS) {
+            DatagramPacket p = new DatagramPacket(buf, buf.length);
+            try {
+                socket.receive(p);
+            } catch (SocketTimeoutException e) {
+                continue;
+            }
+            if (buf[0] == Message.TRANSPORT) {
+                byte[] m = Arrays.copyOf(buf, p.getLength());
+                if (kp.open(m, 0, m.length) > 0) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static int checksum(byte[] b, int off, int len) {
+        int sum = 0;
+        for (int i = off; i < off + len; i += 2) {
+            sum += (b[i] & 0xff) << 8 | (b[i + 1] & 0xff);
+        }
+        while (sum >> 16 != 0) {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        return ~sum & 0xffff;
+    }
+
+    private static void put16(byte[] b, int at, int v) {
+        b[at] = (byte) (v >> 8);
+        b[at + 1] = (byte) v;
+    }
+}
