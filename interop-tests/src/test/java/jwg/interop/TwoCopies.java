@@ -18,16 +18,17 @@ import jwg.noise.StaticIdentity;
 
 /**
  * A child process for {@link TwoCopiesIT}, run in a's namespace: sends one handshake initiation (jwg's
- * {@link Handshake}, as peer a) to two addresses of b at once, N times, takes every answer to each with the same
- * {@link Handshake} (a further answer is taken in place of the first), and when an initiation was answered twice,
- * finds which of the two sessions b kept with an ICMP echo on each, the later answer's first.
+ * {@link Handshake}, as peer a) to several addresses of b at once, N times. The first answer to each is taken; a second
+ * must be recognised as a further answer ({@link Handshake#furtherAnswer}, what the device acts on). To find which
+ * of the two sessions b kept, a twin handshake made the same initiation (same ephemeral key and timestamp) and takes
+ * the second answer, and an ICMP echo goes on each session, the later answer's first.
  *
- * <p>Usage: TwoCopies B_PUBLIC_BASE64 A_PRIVATE_BASE64 N A_INNER4 B_INNER4 ADDRESS:PORT ADDRESS:PORT. Prints one
- * line: {@code initiations N answered A doubled D both_taken T kept_later L kept_first F kept_neither X}
- * (doubled: answered twice; both_taken: jwg's handshake took both answers).
+ * <p>Usage: TwoCopies B_PUBLIC_BASE64 A_PRIVATE_BASE64 N A_INNER4 B_INNER4 ADDRESS:PORT.... Prints one
+ * line: {@code initiations N answered A doubled D recognised R kept_later L kept_first F kept_neither X}
+ * (doubled: answered more than once; recognised: jwg's handshake found the second answer authentic).
  */
 public final class TwoCopies {
-    /** wireguard-go takes one initiation per peer per 50 ms (the kernel, per 20 ms); each probe waits longer. */
+    /** wireguard-go and the kernel take one initiation per peer per 20 ms; each probe waits longer. */
     private static final long SPACING_NANOS = 60_000_000L;
     private static final long ANSWER_WAIT_NANOS = 40_000_000L;
     private static final long PING_WAIT_NANOS = 300_000_000L;
@@ -46,11 +47,12 @@ public final class TwoCopies {
             targets.add(new InetSocketAddress(args[i].substring(0, colon), Integer.parseInt(args[i].substring(colon + 1))));
         }
         Handshake handshake = new Handshake(me, peer);
+        Handshake twin = new Handshake(me, peer);
         CookieGenerator macs = new CookieGenerator(peer);
         SecureRandom random = new SecureRandom();
         int answered = 0;
         int doubled = 0;
-        int bothTaken = 0;
+        int recognised = 0;
         int keptLater = 0;
         int keptFirst = 0;
         int keptNeither = 0;
@@ -61,13 +63,18 @@ public final class TwoCopies {
                 long start = System.nanoTime();
                 int index = 0x10000 + i;
                 byte[] initiation = new byte[Message.INITIATION_LEN];
-                handshake.createInitiation(initiation, 0, index, random, System.currentTimeMillis() * 1_000_000L);
+                byte[] ephemeral = new byte[32];
+                random.nextBytes(ephemeral);
+                byte[] timestamp = jwg.noise.Tai64n.ofEpochNanos(System.currentTimeMillis() * 1_000_000L);
+                handshake.createInitiation(initiation, 0, index, ephemeral, timestamp);
+                twin.createInitiation(new byte[Message.INITIATION_LEN], 0, index, ephemeral, timestamp);
                 macs.addMacs(initiation, 0, initiation.length, start);
                 for (InetSocketAddress t : targets) {
                     socket.send(new DatagramPacket(initiation, initiation.length, t));
                 }
                 List<Keypair> sessions = new ArrayList<>();
                 int answers = 0;
+                boolean furtherRecognised = false;
                 while (System.nanoTime() - start < ANSWER_WAIT_NANOS) {
                     DatagramPacket p = new DatagramPacket(buf, buf.length);
                     try {
@@ -78,15 +85,20 @@ public final class TwoCopies {
                     if (p.getLength() == Message.RESPONSE_LEN && buf[0] == Message.RESPONSE
                             && Message.getInt(buf, Message.RESPONSE_RECEIVER) == index) {
                         answers++;
-                        if (handshake.consumeResponse(buf, 0).isOk()) {
+                        if (answers == 1 && handshake.consumeResponse(buf, 0).isOk()) {
                             sessions.add(handshake.deriveKeypair(System.nanoTime()));
+                        } else if (answers == 2) {
+                            furtherRecognised = handshake.furtherAnswer(buf, 0).isOk();
+                            if (twin.consumeResponse(buf, 0).isOk()) {
+                                sessions.add(twin.deriveKeypair(System.nanoTime()));
+                            }
                         }
                     }
                 }
                 answered += answers == 0 ? 0 : 1;
                 doubled += answers >= 2 ? 1 : 0;
-                if (sessions.size() >= 2) {
-                    bothTaken++;
+                recognised += furtherRecognised ? 1 : 0;
+                if (sessions.size() == 2) {
                     if (echoed(socket, sessions.get(sessions.size() - 1), targets.get(0), from, to, buf)) {
                         keptLater++;
                     } else if (echoed(socket, sessions.get(0), targets.get(0), from, to, buf)) {
@@ -96,14 +108,15 @@ public final class TwoCopies {
                     }
                 }
                 handshake.closeAnswers();
+                twin.clear();
                 long rest = SPACING_NANOS - (System.nanoTime() - start);
                 if (rest > 0) {
                     Thread.sleep(rest / 1_000_000L, (int) (rest % 1_000_000L));
                 }
             }
         }
-        System.out.println("initiations " + n + " answered " + answered + " doubled " + doubled + " both_taken "
-                + bothTaken + " kept_later " + keptLater + " kept_first " + keptFirst + " kept_neither " + keptNeither);
+        System.out.println("initiations " + n + " answered " + answered + " doubled " + doubled + " recognised "
+                + recognised + " kept_later " + keptLater + " kept_first " + keptFirst + " kept_neither " + keptNeither);
     }
 
     /** An ICMP echo request from → to on kp (b confirms kp if it holds it); whether a reply opened on kp. */

@@ -19,15 +19,12 @@ import java.util.function.Function;
 public final class Handshake {
     /**
      * Where the exchange is. ANSWERED: our initiation was answered and its keypair derived, and a further answer to
-     * the same initiation may still be taken (see {@link #consumeResponse}).
+     * it can still be recognised ({@link #furtherAnswer}).
      */
     public enum State { ZEROED, INITIATION_CREATED, INITIATION_CONSUMED, RESPONSE_CREATED, RESPONSE_CONSUMED, ANSWERED }
 
-    /**
-     * Answers to one initiation taken at most: the first, and later ones from a responder that consumed several
-     * copies of it (roaming sends one initiation to every candidate address).
-     */
-    static final int MAX_ANSWERS = 4;
+    /** Messages read as further answers to one initiation at most, authentic or not: each costs two DH. */
+    static final int MAX_FURTHER_ATTEMPTS = 4;
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -52,12 +49,12 @@ public final class Handshake {
     private int remoteIndex;
     /**
      * From the first answer to our initiation until {@link #closeAnswers}: C and H as the initiation left them, so
-     * that a later answer to it can be read too (the ephemeral key stays in {@link #localEphemeral}), and the
-     * responder ephemerals of the answers taken, so that none is taken twice.
+     * that a further answer to it can be read (the ephemeral key stays in {@link #localEphemeral}); the responder
+     * ephemeral of the answer taken, which a further answer must not repeat; the attempts made.
      */
     private final SymmetricState sent = new SymmetricState();
-    private final byte[] answeredEphemerals = new byte[MAX_ANSWERS * 32];
-    private int answers;
+    private final byte[] answeredEphemeral = new byte[32];
+    private int furtherAttempts;
     private final byte[] lastTimestamp = new byte[Tai64n.LEN];
     private long lastInitiationConsumedNanos;
     private boolean anyInitiationConsumed;
@@ -216,11 +213,9 @@ public final class Handshake {
             if (anyInitiationConsumed && nowNanos - lastInitiationConsumedNanos < Protocol.INITIATION_MIN_INTERVAL_NANOS) {
                 return Result.dropped(Drop.INITIATION_FLOOD);
             }
-            if (state == State.ANSWERED) {
-                // The peer initiates: our own exchange is over, and its secrets go.
-                forgetAnswers();
-                Arrays.fill(localEphemeral, (byte) 0);
-            }
+            // The peer initiates: an exchange of ours, in flight or answered, is over, and its secrets go.
+            forgetAnswers();
+            Arrays.fill(localEphemeral, (byte) 0);
             chain.copyFrom(st);
             System.arraycopy(ePub, 0, remoteEphemeral, 0, 32);
             System.arraycopy(timestamp, 0, lastTimestamp, 0, Tai64n.LEN);
@@ -273,37 +268,25 @@ public final class Handshake {
     /**
      * Consumes message 2 (§5.4.3) as the initiator. The caller found this handshake by the message's receiver index
      * and checked mac1.
-     *
-     * <p>Also after the first answer was taken and its keypair derived (state ANSWERED): the kernel and wireguard-go
-     * check an initiation's timestamp and record it in two separate steps, so when two copies of one initiation reach
-     * two of their handshake workers at once, both may pass, and both get an answer; the responder keeps the session of
-     * the answer it made last, and our messages on the first one's keys go nowhere. Each such answer is read against
-     * the initiation's state as it was sent and yields a keypair of its own; an answer already taken (a replay) is
-     * refused, as is any beyond {@link #MAX_ANSWERS}.
      */
     public synchronized Result<Handshake> consumeResponse(byte[] msg, int off) {
-        boolean late = state == State.ANSWERED;
-        if ((state != State.INITIATION_CREATED && !late) || local == null) {
+        if (state != State.INITIATION_CREATED || local == null) {
             return Result.dropped(Drop.WRONG_STATE);
         }
         if (Message.getInt(msg, off + Message.RESPONSE_RECEIVER) != localIndex) {
             return Result.dropped(Drop.UNKNOWN_INDEX);
         }
-        int ephemeral = off + Message.RESPONSE_EPHEMERAL;
-        if (late && (answers == MAX_ANSWERS || answered(msg, ephemeral))) {
-            return Result.dropped(Drop.WRONG_STATE);
-        }
         SymmetricState st = new SymmetricState();
-        st.copyFrom(late ? sent : chain);
+        st.copyFrom(chain);
         try {
-            if (!NoiseIK.readResponse(st, localEphemeral, local.privateKey(), presharedKey, msg, ephemeral, EMPTY)) {
+            if (!NoiseIK.readResponse(st, localEphemeral, local.privateKey(), presharedKey, msg,
+                    off + Message.RESPONSE_EPHEMERAL, EMPTY)) {
                 return Result.dropped(Drop.DECRYPT_FAILED);
             }
-            if (!late) {
-                sent.copyFrom(chain);
-            }
+            sent.copyFrom(chain);
+            System.arraycopy(msg, off + Message.RESPONSE_EPHEMERAL, answeredEphemeral, 0, 32);
+            furtherAttempts = 0;
             chain.copyFrom(st);
-            System.arraycopy(msg, ephemeral, answeredEphemerals, 32 * answers++, 32);
             remoteIndex = Message.getInt(msg, off + Message.RESPONSE_SENDER);
             state = State.RESPONSE_CONSUMED;
             return Result.ok(this);
@@ -312,19 +295,44 @@ public final class Handshake {
         }
     }
 
-    /** Whether the responder ephemeral at msg[at, at+32) is one of an answer already taken. */
-    private boolean answered(byte[] msg, int at) {
-        for (int i = 0; i < answers; i++) {
-            if (Arrays.equals(answeredEphemerals, 32 * i, 32 * i + 32, msg, at, at + 32)) {
-                return true;
-            }
+    /**
+     * Whether msg is an authentic answer, other than the one taken, to the initiation whose answer made our last
+     * keypair (state ANSWERED): a responder that consumed two copies of the initiation (roaming sends one to every
+     * candidate address) answered both. The kernel and wireguard-go check an initiation's timestamp and record it in
+     * two separate steps, so copies that reach two of their handshake workers at once can both pass; the responder
+     * then keeps the session of the answer it made last, which need not be the one we took. Nothing is derived: the
+     * caller settles it with a new handshake. The answer must carry a responder ephemeral other than the taken
+     * one's: a copy of that answer (a duplicate on the wire, a replay) is no second answer. After an authentic one,
+     * or {@link #MAX_FURTHER_ATTEMPTS} messages read, answers close ({@link #closeAnswers}).
+     */
+    public synchronized Result<Handshake> furtherAnswer(byte[] msg, int off) {
+        if (state != State.ANSWERED || local == null) {
+            return Result.dropped(Drop.WRONG_STATE);
         }
-        return false;
+        if (Message.getInt(msg, off + Message.RESPONSE_RECEIVER) != localIndex) {
+            return Result.dropped(Drop.UNKNOWN_INDEX);
+        }
+        int ephemeral = off + Message.RESPONSE_EPHEMERAL;
+        if (Arrays.equals(answeredEphemeral, 0, 32, msg, ephemeral, ephemeral + 32)) {
+            return Result.dropped(Drop.WRONG_STATE);
+        }
+        SymmetricState st = new SymmetricState();
+        st.copyFrom(sent);
+        try {
+            boolean authentic = NoiseIK.readResponse(st, localEphemeral, local.privateKey(), presharedKey, msg,
+                    ephemeral, EMPTY);
+            if (authentic || ++furtherAttempts == MAX_FURTHER_ATTEMPTS) {
+                clear();
+            }
+            return authentic ? Result.ok(this) : Result.dropped(Drop.DECRYPT_FAILED);
+        } finally {
+            st.zero();
+        }
     }
 
     /**
-     * No further answer to our initiation will be taken (the peer has used one of its sessions, so that is the one it
-     * kept): the ephemeral key and the initiation's C and H are erased. Nothing happens in any state but ANSWERED.
+     * No further answer to our initiation will be recognised: its ephemeral key and C and H as sent are erased.
+     * Nothing happens in any state but ANSWERED.
      */
     public synchronized void closeAnswers() {
         if (state == State.ANSWERED) {
@@ -334,15 +342,14 @@ public final class Handshake {
 
     private void forgetAnswers() {
         sent.zero();
-        Arrays.fill(answeredEphemerals, (byte) 0);
-        answers = 0;
+        Arrays.fill(answeredEphemeral, (byte) 0);
+        furtherAttempts = 0;
     }
 
     /**
      * Derives the transport keypair (§5.4.5) once the initiator has consumed a response or the responder has created
-     * one, then erases C and H, and the ephemeral key unless a later answer to our initiation may still come (state
-     * ANSWERED; see {@link #consumeResponse}). An initiator's keypairs from answers to one initiation share its local
-     * index. Null in any other state.
+     * one, then erases C and H; the initiator keeps its ephemeral key and the initiation's C and H as sent, to
+     * recognise a further answer (state ANSWERED, until {@link #closeAnswers}). Null in any other state.
      */
     public synchronized Keypair deriveKeypair(long nowNanos) {
         boolean initiator;

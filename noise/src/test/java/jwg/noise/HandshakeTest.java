@@ -171,104 +171,105 @@ class HandshakeTest {
         // RESPONSE_CONSUMED: the same response a second time.
         assertTrue(p.initiator.consumeResponse(resp, 0).isOk());
         assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
-        // ANSWERED after the keypair is derived: the answer already taken is refused.
+        // ANSWERED after the keypair is derived, then ZEROED once further answers are no longer looked for.
         assertNotNull(p.initiator.deriveKeypair(NOW));
         assertEquals(Handshake.State.ANSWERED, p.initiator.state());
         assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
-        // ZEROED once answers are closed.
         p.initiator.closeAnswers();
         assertEquals(Handshake.State.ZEROED, p.initiator.state());
         assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(resp, 0)));
     }
 
+    /** Two responder states that both consumed init (two handshake workers that both passed its checks). */
+    private static byte[][] twoAnswers(Peers p, byte[] init, int firstIndex, int secondIndex) {
+        byte[][] answers = new byte[2][];
+        for (int i = 0; i < 2; i++) {
+            Handshake responder = p.newResponderHandshake();
+            assertTrue(Handshake.consumeInitiation(p.responderId, init, 0, k -> responder, NOW).isOk());
+            answers[i] = new byte[Message.RESPONSE_LEN];
+            assertTrue(responder.createResponse(answers[i], 0, i == 0 ? firstIndex : secondIndex, p.random));
+        }
+        return answers;
+    }
+
     /**
      * A responder whose handshake workers both pass the timestamp check for two copies of one initiation answers
-     * twice, and keeps the second answer's session: the initiator can take that answer too, its keypair talks with
-     * the one the responder kept, and it has the first's local index.
+     * twice: after taking the first, the initiator recognises the second as an authentic further answer, once, and
+     * then keeps nothing of the initiation.
      */
     @Test
-    void aSecondAnswerToOneInitiationYieldsTheKeypairTheResponderKept() {
+    void aSecondAnswerToOneInitiationIsRecognisedOnceAndThenTheInitiationIsForgotten() {
         Peers p = new Peers(Secret.of(Peers.bytes(7, 32)));
         byte[] init = p.initiation(11, EPOCH);
-        // Two responder states that both consume the initiation: the two workers' views of it.
-        assertTrue(p.consumeInitiation(init, NOW).isOk());
-        byte[] first = p.response(22);
-        Keypair firstResponder = p.responder.deriveKeypair(NOW);
-        Handshake again = p.newResponderHandshake();
-        assertSame(again, Handshake.consumeInitiation(p.responderId, init, 0, k -> again, NOW).valueOrNull());
-        byte[] second = new byte[Message.RESPONSE_LEN];
-        assertTrue(again.createResponse(second, 0, 33, p.random));
-        Keypair kept = again.deriveKeypair(NOW);
+        byte[][] answers = twoAnswers(p, init, 22, 33);
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.furtherAnswer(answers[1], 0)), "before any answer");
 
-        assertTrue(p.initiator.consumeResponse(first, 0).isOk());
-        Keypair firstInitiator = p.initiator.deriveKeypair(NOW);
-        assertTransportBothWays(firstInitiator, firstResponder);
+        assertTrue(p.initiator.consumeResponse(answers[0], 0).isOk());
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.furtherAnswer(answers[1], 0)), "before the derivation");
+        assertNotNull(p.initiator.deriveKeypair(NOW));
+        assertEquals(Handshake.State.ANSWERED, p.initiator.state());
+        // The answer taken, replayed (even with another sender index), is no further answer.
+        byte[] replay = answers[0].clone();
+        Message.putInt(replay, Message.RESPONSE_SENDER, 99);
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.furtherAnswer(replay, 0)));
+        // Nor is one naming another index.
+        byte[] foreign = answers[1].clone();
+        Message.putInt(foreign, Message.RESPONSE_RECEIVER, 12);
+        assertEquals(Drop.UNKNOWN_INDEX, reason(p.initiator.furtherAnswer(foreign, 0)));
+        // A forged one (a flipped bit of the encrypted empty payload) fails, and the window stays open.
+        byte[] forged = answers[1].clone();
+        forged[Message.RESPONSE_EPHEMERAL + 40] ^= 1;
+        assertEquals(Drop.DECRYPT_FAILED, reason(p.initiator.furtherAnswer(forged, 0)));
         assertEquals(Handshake.State.ANSWERED, p.initiator.state());
 
-        assertTrue(p.initiator.consumeResponse(second, 0).isOk());
-        Keypair secondInitiator = p.initiator.deriveKeypair(NOW);
-        assertEquals(11, secondInitiator.localIndex());
-        assertEquals(33, secondInitiator.remoteIndex());
-        assertTransportBothWays(secondInitiator, kept);
-        assertTrue(Peers.tryOpen(kept, Peers.seal(firstInitiator, new byte[16], MTU)) < 0,
-                "the first answer's keys are another session's");
-
-        // Neither answer is taken again, in either order.
-        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(first, 0)));
-        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(second, 0)));
-        assertEquals(Handshake.State.ANSWERED, p.initiator.state());
+        assertSame(p.initiator, p.initiator.furtherAnswer(answers[1], 0).valueOrNull());
+        assertEquals(Handshake.State.ZEROED, p.initiator.state());
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.furtherAnswer(answers[1], 0)));
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(answers[1], 0)));
     }
 
     @Test
-    void furtherAnswersAreRefusedBeyondTheLimitAfterClosingAndOnceANewHandshakeBegins() {
+    void furtherAnswersCloseAfterTheAttemptLimitOnCloseAndWhenANewExchangeBegins() {
+        // MAX_FURTHER_ATTEMPTS forged answers close the window: the genuine one after them is refused.
         Peers p = new Peers();
         byte[] init = p.initiation(11, EPOCH);
-        List<byte[]> answers = new ArrayList<>();
-        for (int i = 0; i <= Handshake.MAX_ANSWERS; i++) {
-            Handshake responder = p.newResponderHandshake();
-            assertTrue(Handshake.consumeInitiation(p.responderId, init, 0, k -> responder, NOW).isOk());
-            byte[] resp = new byte[Message.RESPONSE_LEN];
-            assertTrue(responder.createResponse(resp, 0, 100 + i, p.random));
-            answers.add(resp);
+        byte[][] answers = twoAnswers(p, init, 22, 33);
+        assertTrue(p.initiator.consumeResponse(answers[0], 0).isOk());
+        assertNotNull(p.initiator.deriveKeypair(NOW));
+        for (int i = 0; i < Handshake.MAX_FURTHER_ATTEMPTS; i++) {
+            byte[] forged = answers[1].clone();
+            forged[Message.RESPONSE_EPHEMERAL + 40 + i] ^= 1;
+            assertEquals(Drop.DECRYPT_FAILED, reason(p.initiator.furtherAnswer(forged, 0)), "attempt " + i);
         }
-        for (int i = 0; i < Handshake.MAX_ANSWERS; i++) {
-            assertTrue(p.initiator.consumeResponse(answers.get(i), 0).isOk(), "answer " + i);
-            assertNotNull(p.initiator.deriveKeypair(NOW));
-        }
-        byte[] beyond = answers.get(Handshake.MAX_ANSWERS);
-        assertEquals(Drop.WRONG_STATE, reason(p.initiator.consumeResponse(beyond, 0)));
+        assertEquals(Handshake.State.ZEROED, p.initiator.state());
+        assertEquals(Drop.WRONG_STATE, reason(p.initiator.furtherAnswer(answers[1], 0)));
 
-        // A fresh initiator state (same keys) takes one, then closes: no more.
+        // closeAnswers erases what a further answer needs.
         Peers q = new Peers();
-        byte[] init2 = q.initiation(12, EPOCH);
-        List<byte[]> two = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            Handshake responder = q.newResponderHandshake();
-            assertTrue(Handshake.consumeInitiation(q.responderId, init2, 0, k -> responder, NOW).isOk());
-            byte[] resp = new byte[Message.RESPONSE_LEN];
-            assertTrue(responder.createResponse(resp, 0, 200 + i, q.random));
-            two.add(resp);
-        }
-        assertTrue(q.initiator.consumeResponse(two.get(0), 0).isOk());
+        byte[][] two = twoAnswers(q, q.initiation(12, EPOCH), 22, 33);
+        assertTrue(q.initiator.consumeResponse(two[0], 0).isOk());
         assertNotNull(q.initiator.deriveKeypair(NOW));
         q.initiator.closeAnswers();
-        assertArrayEquals(new byte[32], q.initiator.hash());
-        assertEquals(Drop.WRONG_STATE, reason(q.initiator.consumeResponse(two.get(1), 0)));
+        assertEquals(Handshake.State.ZEROED, q.initiator.state());
+        assertEquals(Drop.WRONG_STATE, reason(q.initiator.furtherAnswer(two[1], 0)));
 
-        // And a new initiation forgets the last one's answers.
-        Peers r = new Peers();
-        byte[] init3 = r.initiation(13, EPOCH);
-        assertTrue(r.consumeInitiation(init3, NOW).isOk());
-        byte[] a1 = r.response(23);
-        Handshake responder = r.newResponderHandshake();
-        assertTrue(Handshake.consumeInitiation(r.responderId, init3, 0, k -> responder, NOW).isOk());
-        byte[] a2 = new byte[Message.RESPONSE_LEN];
-        assertTrue(responder.createResponse(a2, 0, 24, r.random));
-        assertTrue(r.initiator.consumeResponse(a1, 0).isOk());
-        assertNotNull(r.initiator.deriveKeypair(NOW));
-        r.initiation(13, EPOCH + SECOND);
-        assertEquals(Drop.DECRYPT_FAILED, reason(r.initiator.consumeResponse(a2, 0)));
-        assertEquals(Handshake.State.INITIATION_CREATED, r.initiator.state());
+        // A new initiation of ours, or the peer's initiation consumed, ends the answered one.
+        for (boolean ours : new boolean[] {true, false}) {
+            Peers r = new Peers();
+            byte[][] late = twoAnswers(r, r.initiation(13, EPOCH), 22, 33);
+            assertTrue(r.initiator.consumeResponse(late[0], 0).isOk());
+            assertNotNull(r.initiator.deriveKeypair(NOW));
+            if (ours) {
+                r.initiation(14, EPOCH + SECOND);
+                assertEquals(Handshake.State.INITIATION_CREATED, r.initiator.state());
+            } else {
+                byte[] theirs = new byte[Message.INITIATION_LEN];
+                assertTrue(r.responder.createInitiation(theirs, 0, 55, r.random, EPOCH + SECOND));
+                assertTrue(Handshake.consumeInitiation(r.initiatorId, theirs, 0, r.initiatorLookup(), NOW).isOk());
+                assertEquals(Handshake.State.INITIATION_CONSUMED, r.initiator.state());
+            }
+            assertEquals(Drop.WRONG_STATE, reason(r.initiator.furtherAnswer(late[1], 0)), ours ? "ours" : "theirs");
+        }
     }
 
     @Test

@@ -38,9 +38,9 @@ public interface Tunnel {
      * timestamp once, so copies that reach it one after the other die as replays, and the first response completes
      * the handshake. That response's source becomes the endpoint (built-in roaming), and
      * {@link Listener#handshakeCompleted} reports it. Copies that reach two of the responder's handshake workers at
-     * once may both be answered (the kernel and wireguard-go check and record the timestamp in two steps); the
-     * responder then keeps the later answer's session, so the device takes a further answer's session in place of
-     * the first's, without moving the endpoint or reporting it again.
+     * once may both be answered (the kernel and wireguard-go check and record the timestamp in two steps), and the
+     * responder keeps only one answer's session, not necessarily the one taken; the device then settles it with a
+     * new handshake to the endpoint ~30 ms later, which neither moves the endpoint nor is reported.
      */
     void probe(Key peer, List<List<InetSocketAddress>> waves, long waveDelayNanos);
 

@@ -27,8 +27,10 @@ import jwg.noise.StaticIdentity;
  * still get through, so received messages wait in three queues, and the workers always take from the first first:
  * <ul>
  * <li>answers: responses and cookie replies to our own initiations. The UDP loop lets in only those whose receiver
- *     index is one we handed out for a handshake (a stranger would have to guess 32 bits), so a flood cannot
- *     reach this queue;</li>
+ *     index is one we handed out (a stranger would have to guess 32 bits), so a flood cannot reach this queue; a
+ *     response gets to its peer only while the index names a handshake in flight or, for a second after our
+ *     initiation was answered, the session it made ({@link #mayAnswer}), and then costs a peer at most
+ *     {@code Handshake.MAX_FURTHER_ATTEMPTS} further DH pairs per initiation;</li>
  * <li>known senders: initiations from an address that is one of our peers' endpoints, at most
  *     {@link Ratelimiter#PACKETS_PER_SECOND} a second from each (the rest queue with the others), so a flood that
  *     spoofs an endpoint takes only that much from the strangers' queue. A peer that rekeys, or answers our cookie
@@ -298,14 +300,21 @@ final class Handshakes implements AutoCloseable {
     }
 
     private void response(byte[] msg, InetSocketAddress from, long now) {
-        // The index may name a handshake in flight or, for a further answer to an initiation, the session its first
-        // answer made; the peer's handshake refuses anything else.
         Session s = device.indices().get(Message.getInt(msg, Message.RESPONSE_RECEIVER));
-        if (s == null) {
+        if (!mayAnswer(s)) {
             device.count(Drop.UNKNOWN_INDEX);
             return;
         }
         s.peer().consumeResponse(msg, from, now);
+    }
+
+    /**
+     * Whether a response naming s (null: an index of no one) goes to its peer: s is a handshake in flight, or the
+     * session of an initiation whose further answers are still looked for ({@link Peer#answersOpen}); anything else
+     * is dropped without taking the peer's lock.
+     */
+    static boolean mayAnswer(Session s) {
+        return s != null && (s.keypair() == null || s.peer().answersOpen());
     }
 
     @Override

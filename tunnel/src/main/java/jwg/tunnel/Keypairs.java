@@ -63,15 +63,6 @@ final class Keypairs {
         }
     }
 
-    /**
-     * A later answer to the initiation that made "current" ({@link Peer#consumeResponse}): its session takes current's
-     * place, which the peer no longer holds; "previous" stays.
-     */
-    void replaceCurrent(Session fresh) {
-        drop(current);
-        current = fresh;
-    }
-
     /** Key confirmation (§5.4.5): "next" becomes current. Call only when {@link #isNext} is true. */
     void confirmNext() {
         drop(previous);

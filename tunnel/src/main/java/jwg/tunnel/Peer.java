@@ -100,10 +100,13 @@ final class Peer {
     private Session handshakeSession;
     private int handshakeIndex;
     /**
-     * The handshake may still take a further answer to our last initiation ({@link #answeredAgain}): until the peer
-     * sends on the current session (so that is the session it kept), or another handshake begins.
+     * A further answer to our last initiation may still come ({@link #furtherAnswer}): from its first answer until
+     * the peer sends on that session, another handshake begins, or {@link Timers#ANSWER_WINDOW_NANOS}. Read by the
+     * handshake workers without the lock, to drop any other response that names a session before taking it.
      */
-    private boolean answersOpen;
+    private volatile boolean answersOpen;
+    /** A further answer came: the next initiation goes despite the REKEY_TIMEOUT rate limit. */
+    private boolean settling;
     /** When the initiation in flight went to each address, for the RTT that roaming records. */
     private final Map<InetSocketAddress, Long> initiationSentAt = new HashMap<>();
     private long initiations;
@@ -316,7 +319,7 @@ final class Peer {
         if (!retry) {
             handshakeAttempts = 0;
         }
-        if (removed || initiationQueued || rateLimited(now)) {
+        if (removed || initiationQueued || (rateLimited(now) && !settling)) {
             return;
         }
         initiationQueued = driver.initiate(this);
@@ -329,7 +332,7 @@ final class Peer {
     /** What {@link Driver#initiate} runs: an initiation to the endpoint, if still due. Does the DH work. */
     synchronized void initiate(long now) {
         initiationQueued = false;
-        if (rateLimited(now)) {
+        if (rateLimited(now) && !settling) {
             return;
         }
         InetSocketAddress to = endpoint;
@@ -387,6 +390,8 @@ final class Peer {
         if (removed || !handshake.canHandshake()) {
             return;
         }
+        closeAnswers();
+        settling = false;
         anyHandshakeSent = true;
         lastHandshakeSentNanos = now;
         byte[] msg = new byte[Message.INITIATION_LEN];
@@ -424,6 +429,7 @@ final class Peer {
         if (driver.logging()) {
             driver.log(this + ": received handshake initiation");
         }
+        closeAnswers(); // consuming the peer's initiation ended any exchange of ours
         authenticatedFrom(from, true, initiationLength, now);
         // The initiation was consumed on a handshake worker before this lock was taken, and an initiation of our own
         // may have gone out in between: the handshake then holds ours, which the peer may well answer. Leave it and
@@ -463,25 +469,20 @@ final class Peer {
 
     /**
      * A response to our initiation at msg[0, RESPONSE_LEN) (found by its receiver index, macs and load checks
-     * passed); msg may be a longer, reused buffer. A further answer to the same initiation, after its first, is
-     * {@link #answeredAgain}.
+     * passed); msg may be a longer, reused buffer.
      */
     synchronized void consumeResponse(byte[] msg, InetSocketAddress from, long now) {
         if (removed) {
             return;
         }
+        Keypair current = keypairs.current();
+        if (answersOpen && current != null && current.isInitiator()
+                && Message.getInt(msg, Message.RESPONSE_RECEIVER) == current.localIndex()) {
+            furtherAnswer(msg, from, now);
+            return;
+        }
         if (handshake.consumeResponse(msg, 0) instanceof Result.Dropped<Handshake> d) {
             driver.count(d.reason());
-            return;
-        }
-        Keypair kp = handshake.deriveKeypair(now);
-        if (kp == null) {
-            return;
-        }
-        // Index table entries are unique, so a current keypair with this one's index came from the same initiation.
-        Keypair current = keypairs.current();
-        if (current != null && current.isInitiator() && current.localIndex() == kp.localIndex()) {
-            answeredAgain(kp, from, now);
             return;
         }
         if (driver.logging()) {
@@ -494,8 +495,13 @@ final class Peer {
             checkPinnedUntilNanos = now + CHECK_PIN_AFTER_RESPONSE_NANOS;
         }
         authenticatedFrom(from, false, Message.RESPONSE_LEN, now);
+        Keypair kp = handshake.deriveKeypair(now);
+        if (kp == null) {
+            return;
+        }
         install(kp, now);
         answersOpen = true;
+        timers.answered(now);
         handshakeComplete();
         // §5.4.5: the responder may not send until our first message confirms the session, so one goes at once.
         if (staged.isEmpty()) {
@@ -512,25 +518,45 @@ final class Peer {
     }
 
     /**
-     * Another answer to the initiation whose first answer made the current session: the peer consumed two copies of
-     * it (roaming sent one to each candidate address, and the peer's handshake workers raced; see
-     * {@link Handshake#consumeResponse}). The peer kept only the session of the answer it made last, which is most
-     * likely the one that arrived last, so this one replaces the current session in place (same index), and its
-     * first message goes at once to confirm it. The endpoint stays: roaming chose it on the first answer, and the
-     * peer answered from both addresses. Should the answers have crossed on the way, our messages go unanswered and
-     * roaming's suspicion of a silent path starts a new handshake, as it did for every such race before.
+     * Another answer to the initiation whose first answer made the current session (its receiver index is the
+     * session's): the peer consumed two copies of it, as roaming's probes and health checks send one to each
+     * address, and it keeps the session of only one of its answers ({@link Handshake#furtherAnswer}). Which one
+     * cannot be told from here (it is the one it made last, and answers may cross on the way, or come from two hosts
+     * that share a key), so a new initiation settles it, to the endpoint alone, as soon as the peer's flood limit
+     * allows ({@link Timers#SETTLE_DELAY_NANOS}); the endpoint and the session stay as they are meanwhile. Before,
+     * our packets could go for ~0.5 s on a session the peer had dropped, until roaming suspected the silence.
      */
-    private void answeredAgain(Keypair kp, InetSocketAddress from, long now) {
-        Session session = new Session(this, kp);
-        driver.indices().replace(kp.localIndex(), session);
-        keypairs.replaceCurrent(session);
+    private void furtherAnswer(byte[] msg, InetSocketAddress from, long now) {
+        Result<Handshake> r = handshake.furtherAnswer(msg, 0);
+        if (handshake.state() != Handshake.State.ANSWERED) {
+            closeAnswers();
+        }
+        if (r instanceof Result.Dropped<Handshake> d) {
+            driver.count(d.reason());
+            return;
+        }
         rxBytes += Message.RESPONSE_LEN;
         timers.anyAuthenticatedPacketTraversal(now, persistentKeepalive);
         timers.anyAuthenticatedPacketReceived();
         driver.log(this + ": a second answer to our initiation, from " + Uapi.formatEndpoint(from)
-                + " (the peer consumed two copies of it): its session replaces the first one's");
-        sendKeepalive(now);
+                + ": the peer took two copies of it and keeps the session of one; a new handshake settles which");
+        settling = true;
+        timers.settleHandshake(lastHandshakeSentNanos, now);
         rearm();
+    }
+
+    /** No further answer to our last initiation is looked for any more; the handshake erases what it kept for one. */
+    private void closeAnswers() {
+        if (answersOpen) {
+            answersOpen = false;
+            timers.answersClosed();
+            handshake.closeAnswers();
+        }
+    }
+
+    /** Whether a response naming one of this peer's sessions may be a further answer (read without the lock). */
+    boolean answersOpen() {
+        return answersOpen;
     }
 
     /** A cookie reply to one of our messages (§5.4.7): the next initiation carries mac2. */
@@ -620,8 +646,7 @@ final class Peer {
             authenticatedFrom(from, true, bytes, now);
             received(last.keypair, data, now);
             if (answersOpen && last.keypair == keypairs.current()) {
-                answersOpen = false;
-                handshake.closeAnswers();
+                closeAnswers(); // the peer sends on the session we took, so that is the one it kept
             }
         }
         rearm();
@@ -753,6 +778,13 @@ final class Peer {
         if ((due & Timers.PERSISTENT_KEEPALIVE) != 0 && persistentKeepalive > 0) {
             sendKeepalive(now);
         }
+        if ((due & Timers.CLOSE_ANSWERS) != 0) {
+            answersOpen = false;
+            handshake.closeAnswers();
+        }
+        if ((due & Timers.SETTLE_HANDSHAKE) != 0 && settling) {
+            requestHandshake(false, now);
+        }
         rearm();
     }
 
@@ -792,6 +824,8 @@ final class Peer {
     private void eraseKeys() {
         keypairs.clear();
         releaseHandshakeIndex();
+        answersOpen = false;
+        timers.answersClosed();
         handshake.clear();
     }
 

@@ -8,7 +8,7 @@ import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 import java.util.random.RandomGenerator;
 
 /**
- * A peer's five timers of §6, kept as deadlines: nothing here runs by itself. The peer calls the hooks below as
+ * A peer's five timers of §6 and two of jwg's own, kept as deadlines: nothing here runs by itself. The peer calls the hooks below as
  * packets pass, and {@link Peer#tick} asks {@link #due} which deadlines have passed. A hook only writes a long, so
  * calling them on every packet costs nothing; the driver is woken once per earliest deadline.
  *
@@ -24,6 +24,10 @@ import java.util.random.RandomGenerator;
  * zeroKeyMaterial      a session derived: 3 × REJECT_AFTER_TIME    no new session for that long: erase every key
  * persistentKeepalive  any authenticated packet in or out:         the link was quiet for the configured interval:
  *                      the configured interval                    send a keepalive to keep NAT mappings open
+ * closeAnswers         our initiation answered: ANSWER_WINDOW      no further answer to it is looked for any more:
+ *                                                                  its secrets go (see Handshake#furtherAnswer)
+ * settleHandshake      a further answer to it: SETTLE_DELAY after  a new initiation to the endpoint alone, once the
+ *                      the initiation went out                     responder's flood limit lets it through
  * </pre>
  *
  * Not thread-safe: owned by one {@link Peer}, used under its lock. Times are the caller's monotonic nanoseconds.
@@ -36,6 +40,19 @@ final class Timers {
     static final int NEW_HANDSHAKE = 1 << 2;
     static final int ZERO_KEY_MATERIAL = 1 << 3;
     static final int PERSISTENT_KEEPALIVE = 1 << 4;
+    static final int CLOSE_ANSWERS = 1 << 5;
+    static final int SETTLE_HANDSHAKE = 1 << 6;
+
+    /**
+     * How long after the first answer to our initiation a further one is looked for: a responder makes its answers
+     * to two copies within a millisecond or so of each other, and the window bounds the DH work forged ones can cost.
+     */
+    static final long ANSWER_WINDOW_NANOS = 1_000_000_000L;
+    /**
+     * The new initiation after a further answer goes this long after the one answered: the kernel and wireguard-go
+     * drop a peer's initiation that comes within 20 ms of the last they took, and the two went the same way.
+     */
+    static final long SETTLE_DELAY_NANOS = 30_000_000L;
 
     private final RandomGenerator jitter;
     private long retransmitHandshake = OFF;
@@ -43,6 +60,8 @@ final class Timers {
     private long newHandshake = OFF;
     private long zeroKeyMaterial = OFF;
     private long persistentKeepalive = OFF;
+    private long closeAnswers = OFF;
+    private long settleHandshake = OFF;
     /** Data arrived while a passive keepalive was already due: one more is owed after it. */
     private boolean keepaliveOwed;
 
@@ -119,6 +138,22 @@ final class Timers {
         }
     }
 
+    /** After our initiation was answered (and a further answer may follow). */
+    void answered(long now) {
+        closeAnswers = now + ANSWER_WINDOW_NANOS;
+    }
+
+    /** After the window for further answers closed early: one came, or the peer sent on the session. */
+    void answersClosed() {
+        closeAnswers = OFF;
+    }
+
+    /** After a further answer to the initiation sent at initiatedAt: a new one is due, no earlier than now. */
+    void settleHandshake(long initiatedAt, long now) {
+        long at = initiatedAt + SETTLE_DELAY_NANOS;
+        settleHandshake = at - now > 0 ? at : now;
+    }
+
     /** Persistent keepalive switched off. */
     void persistentKeepaliveOff() {
         persistentKeepalive = OFF;
@@ -127,6 +162,7 @@ final class Timers {
     /** Every timer off: the peer is removed. */
     void stop() {
         retransmitHandshake = sendKeepalive = newHandshake = zeroKeyMaterial = persistentKeepalive = OFF;
+        closeAnswers = settleHandshake = OFF;
         keepaliveOwed = false;
     }
 
@@ -157,6 +193,14 @@ final class Timers {
             persistentKeepalive = OFF;
             fired |= PERSISTENT_KEEPALIVE;
         }
+        if (passed(closeAnswers, now)) {
+            closeAnswers = OFF;
+            fired |= CLOSE_ANSWERS;
+        }
+        if (passed(settleHandshake, now)) {
+            settleHandshake = OFF;
+            fired |= SETTLE_HANDSHAKE;
+        }
         return fired;
     }
 
@@ -167,7 +211,9 @@ final class Timers {
         n = earlier(n, sendKeepalive);
         n = earlier(n, newHandshake);
         n = earlier(n, zeroKeyMaterial);
-        return earlier(n, persistentKeepalive);
+        n = earlier(n, persistentKeepalive);
+        n = earlier(n, closeAnswers);
+        return earlier(n, settleHandshake);
     }
 
     private static boolean passed(long deadline, long now) {

@@ -286,11 +286,12 @@ class PeerTest {
 
     /**
      * Roaming sends one initiation to two of b's addresses, and b (the kernel, wireguard-go) answers both copies,
-     * keeping only the session of its second answer. a takes the first answer, then the second in its place: its
-     * messages reach b on the session b kept, and the endpoint stays where the first answer put it.
+     * keeping only the session of its second answer. a takes the first answer; the second makes it initiate again,
+     * to the endpoint alone, once b's flood limit allows (30 ms after the probe): then both hold the same session,
+     * and the endpoint never moved.
      */
     @Test
-    void aSecondAnswerToTheSameInitiationReplacesTheSessionWithoutMovingTheEndpoint() {
+    void aSecondAnswerToTheSameInitiationIsSettledByANewHandshakeWithoutMovingTheEndpoint() {
         TwoPeers w = new TwoPeers();
         InetSocketAddress second = new InetSocketAddress("203.0.113.9", 4242);
         w.b.alsoAt(second);
@@ -310,32 +311,56 @@ class PeerTest {
         w.b.deliverOutgoing();
         w.a.deliverOutgoing();
 
+        w.advance(millis(2));
         w.a.inject(answers.get(0), w.b.address);
-        Keypair first = w.a.peer().currentKeypair();
-        assertNotNull(first);
+        assertNotNull(w.a.peer().currentKeypair());
         assertEquals(1, w.b.dropped(Drop.UNKNOWN_INDEX), "b no longer holds the first answer's session");
-        w.a.inject(answers.get(1), second);
-        Keypair replaced = w.a.peer().currentKeypair();
-        assertNotSame(first, replaced);
-        assertEquals(first.localIndex(), replaced.localIndex());
-        assertEquals(w.b.address, w.a.peer().endpoint(), "a second answer moved the endpoint");
-        assertEquals(1, w.b.keepalivesReceived().size(), "a's first message on the session b kept");
+        w.a.send(1);
+        assertEquals(List.of(), w.b.delivered(), "sent on the session b dropped");
 
+        w.a.inject(answers.get(1), second);
+        assertEquals(copies.size(), w.a.sent(INITIATION).size(), "no initiation yet: b would refuse it");
+        w.advance(millis(27));
+        assertEquals(copies.size(), w.a.sent(INITIATION).size(), "29 ms after the probe");
+        w.advance(millis(1));
+        assertEquals(copies.size() + 1, w.a.sent(INITIATION).size(), "30 ms after the probe, despite REKEY_TIMEOUT");
+        assertEquals(w.b.address, w.a.peer().endpoint(), "the endpoint moved");
+        assertEquals(List.of(), w.a.roams());
+
+        w.a.send(2);
+        assertEquals(List.of(2), w.b.delivered());
+        w.b.send(3);
+        assertEquals(List.of(3), w.a.delivered());
+        // Neither answer counts again: the window closed with the second.
+        int unknown = w.a.dropped(Drop.UNKNOWN_INDEX);
+        w.a.inject(answers.get(0), w.b.address);
+        w.a.inject(answers.get(1), second);
+        assertEquals(unknown + 2, w.a.dropped(Drop.UNKNOWN_INDEX));
+        assertEquals(copies.size() + 1, w.a.sent(INITIATION).size());
+    }
+
+    @Test
+    void furtherAnswersAreLookedForOnlyUntilThePeerSendsOnTheSessionOrForASecond() {
+        TwoPeers w = new TwoPeers();
         w.a.send(1);
         assertEquals(List.of(1), w.b.delivered());
+        assertTrue(w.a.peer().answersOpen(), "after a's handshake completed");
         w.b.send(2);
-        assertEquals(List.of(2), w.a.delivered());
-        // Once b has sent on the session, no further answer is taken (its secrets are gone), nor either again.
+        assertFalse(w.a.peer().answersOpen(), "b sent on the session: it is the one b kept");
         assertEquals(jwg.noise.Handshake.State.ZEROED, w.a.peer().handshake().state());
-        int wrongState = w.a.dropped(Drop.WRONG_STATE);
-        w.a.inject(answers.get(0), w.b.address);
-        w.a.inject(answers.get(1), second);
-        assertEquals(wrongState + 2, w.a.dropped(Drop.WRONG_STATE));
-        assertSame(replaced, w.a.peer().currentKeypair());
+
+        // One-way traffic: nothing comes back on the session, and the window closes by the clock.
+        w.advance(REKEY_AFTER_TIME.plus(seconds(1)));
         w.a.send(3);
-        w.b.send(4);
-        assertEquals(List.of(1, 3), w.b.delivered());
-        assertEquals(List.of(2, 4), w.a.delivered());
+        w.settle();
+        assertTrue(w.a.peer().answersOpen(), "after the rekey's handshake");
+        w.b.loseOutgoing();
+        w.a.send(4);
+        w.advance(millis(999));
+        assertTrue(w.a.peer().answersOpen());
+        w.advance(millis(1));
+        assertFalse(w.a.peer().answersOpen());
+        assertEquals(jwg.noise.Handshake.State.ZEROED, w.a.peer().handshake().state());
     }
 
     @Test

@@ -414,7 +414,7 @@ final class TwoPeers {
                 return;
             }
             Session s = indices.get(Message.getInt(msg, Message.RESPONSE_RECEIVER));
-            if (s == null) {
+            if (!Handshakes.mayAnswer(s)) {
                 count(Drop.UNKNOWN_INDEX);
                 return;
             }
