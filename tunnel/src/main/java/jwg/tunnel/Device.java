@@ -14,10 +14,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -136,7 +136,7 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         this.log = log;
         this.onClose = onClose;
         int cores = Runtime.getRuntime().availableProcessors();
-        this.timers = Executors.newSingleThreadScheduledExecutor(daemonThreads("jwg-timers"));
+        this.timers = prestarted(new ScheduledThreadPoolExecutor(1, daemonThreads("jwg-timers")));
         this.handshakes = new Handshakes(this, cores);
         precompute.allowCoreThreadTimeOut(true);
         this.pipeline = new Pipeline(workers(cores), 2 * PACKETS_PER_DIRECTION, this, () -> mtu, "jwg");
@@ -179,6 +179,17 @@ final class Device implements Driver, Pipeline.Sink, AutoCloseable {
         } catch (NumberFormatException e) {
             return byCores;
         }
+    }
+
+    /**
+     * e with its threads started now, by the caller (the thread making the device, at the daemon's nice value 0). A
+     * thread takes its nice value from the thread that starts it, and an executor starts its threads at its first
+     * task: a responder's first peer asked for the timers from a handshake worker, at nice 10, and every peer's
+     * timers ran at nice 10 for the rest of the daemon's life, behind whatever a flood gave the workers to do.
+     */
+    static <E extends ThreadPoolExecutor> E prestarted(E e) {
+        e.prestartAllCoreThreads();
+        return e;
     }
 
     static ThreadFactory daemonThreads(String name) {

@@ -86,10 +86,11 @@ final class Handshakes implements AutoCloseable {
     /**
      * This side's own initiations and roaming's probes: never refused, or a peer whose request was lost would not
      * initiate again. At most one initiation per peer waits (Peer asks only when none is queued), so it is bounded
-     * by the number of peers. Its threads, made at its first initiations, stay: when they timed out after 1 s of
-     * quiet, as they did until 2026-12-02, every initiation after a quiet second waited for a new thread, and the time
-     * from the TUN reader's request to the initiation's start was 0.3-11 ms (typically 1-2.5) in a tunnel's warm
-     * handshakes (peers removed and re-added, then a packet), against 0.1-0.3 ms with the threads kept (2 cores).
+     * by the number of peers. Its threads are made with the device ({@link Device#prestarted}) and stay: when they
+     * timed out after 1 s of quiet, as they did until 2026-12-02, every initiation after a quiet second waited for a
+     * new thread, and the time from the TUN reader's request to the initiation's start was 0.3-11 ms (typically
+     * 1-2.5) in a tunnel's warm handshakes (peers removed and re-added, then a packet), against 0.1-0.3 ms with the
+     * threads kept (2 cores).
      */
     private final ThreadPoolExecutor initiations;
     private final Ratelimiter ratelimiter = new Ratelimiter();
@@ -115,8 +116,8 @@ final class Handshakes implements AutoCloseable {
         for (Worker w : workers) {
             w.thread.start();
         }
-        this.initiations = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                Device.daemonThreads("jwg-initiate"));
+        this.initiations = Device.prestarted(new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), Device.daemonThreads("jwg-initiate")));
     }
 
     /**

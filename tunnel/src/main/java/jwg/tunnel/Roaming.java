@@ -7,8 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import jwg.noise.Key;
 import jwg.roaming.ConfigHosts;
 import jwg.roaming.Decision;
@@ -41,11 +41,7 @@ final class Roaming implements AutoCloseable {
         this.device = device;
         this.config = config;
         this.log = device.log();
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "jwg-roaming");
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = Device.prestarted(new ScheduledThreadPoolExecutor(1, Device.daemonThreads("jwg-roaming")));
         this.roamer = new Roamer(new DeviceTunnel(device), new LazyDns(), this::log, System::nanoTime, thread);
         device.setRoamingListener(roamer);
         roamer.start();
