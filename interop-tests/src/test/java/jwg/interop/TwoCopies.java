@@ -76,13 +76,8 @@ public final class TwoCopies {
                 int answers = 0;
                 boolean furtherRecognised = false;
                 while (System.nanoTime() - start < ANSWER_WAIT_NANOS) {
-                    DatagramPacket p = new DatagramPacket(buf, buf.length);
-                    try {
-                        socket.receive(p);
-                    } catch (SocketTimeoutException e) {
-                        continue;
-                    }
-                    if (p.getLength() == Message.RESPONSE_LEN && buf[0] == Message.RESPONSE
+                    int length = receive(socket, buf);
+                    if (length == Message.RESPONSE_LEN && buf[0] == Message.RESPONSE
                             && Message.getInt(buf, Message.RESPONSE_RECEIVER) == index) {
                         answers++;
                         if (answers == 1 && handshake.consumeResponse(buf, 0).isOk()) {
@@ -140,20 +135,26 @@ public final class TwoCopies {
         socket.send(new DatagramPacket(out, length, target));
         long start = System.nanoTime();
         while (System.nanoTime() - start < PING_WAIT_NANOS) {
-            DatagramPacket p = new DatagramPacket(buf, buf.length);
-            try {
-                socket.receive(p);
-            } catch (SocketTimeoutException e) {
-                continue;
-            }
-            if (buf[0] == Message.TRANSPORT) {
-                byte[] m = Arrays.copyOf(buf, p.getLength());
+            int received = receive(socket, buf);
+            if (received > 0 && buf[0] == Message.TRANSPORT) {
+                byte[] m = Arrays.copyOf(buf, received);
                 if (kp.open(m, 0, m.length) > 0) {
                     return true;
                 }
             }
         }
         return false;
+    }
+
+    /** The next datagram into buf: its length, or -1 if none came within the socket's timeout. */
+    private static int receive(DatagramSocket socket, byte[] buf) throws java.io.IOException {
+        DatagramPacket p = new DatagramPacket(buf, buf.length);
+        try {
+            socket.receive(p);
+            return p.getLength();
+        } catch (SocketTimeoutException e) {
+            return -1;
+        }
     }
 
     private static int checksum(byte[] b, int off, int len) {
