@@ -44,7 +44,8 @@ public final class TwoCopies {
         List<InetSocketAddress> targets = new ArrayList<>();
         for (int i = 5; i < args.length; i++) {
             int colon = args[i].lastIndexOf(':');
-            targets.add(new InetSocketAddress(args[i].substring(0, colon), Integer.parseInt(args[i].substring(colon + 1))));
+            targets.add(new InetSocketAddress(args[i].substring(0, colon),
+                    Integer.parseInt(args[i].substring(colon + 1))));
         }
         Handshake handshake = new Handshake(me, peer);
         Handshake twin = new Handshake(me, peer);
@@ -111,7 +112,8 @@ public final class TwoCopies {
             }
         }
         System.out.println("initiations " + n + " answered " + answered + " doubled " + doubled + " recognised "
-                + recognised + " kept_later " + keptLater + " kept_first " + keptFirst + " kept_neither " + keptNeither);
+                + recognised + " kept_later " + keptLater + " kept_first " + keptFirst + " kept_neither "
+                + keptNeither);
     }
 
     /** An ICMP echo request from → to on kp (b confirms kp if it holds it); whether a reply opened on kp. */

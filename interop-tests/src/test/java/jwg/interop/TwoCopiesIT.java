@@ -39,7 +39,8 @@ class TwoCopiesIT {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Shell.Result r = p.a.ns.exec(120, java, "-cp", System.getProperty("java.class.path"),
                     TwoCopies.class.getName(), p.b.publicKey, p.a.privateKey, Integer.toString(INITIATIONS),
-                    p.a.inner4, p.b.inner4, p.b.underlay4 + ":" + p.b.port, "10.99.0.22:" + p.b.port, "10.99.0.32:" + p.b.port)
+                    p.a.inner4, p.b.inner4, p.b.underlay4 + ":" + p.b.port, "10.99.0.22:" + p.b.port,
+                    "10.99.0.32:" + p.b.port)
                     .orFail("TwoCopies");
             String line = r.out().lines().filter(l -> l.startsWith("initiations ")).reduce((x, y) -> y).orElse("");
             Map<String, Integer> f = figures(line);

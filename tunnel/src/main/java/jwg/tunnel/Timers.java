@@ -8,9 +8,9 @@ import static jwg.noise.Protocol.REKEY_TIMEOUT_NANOS;
 import java.util.random.RandomGenerator;
 
 /**
- * A peer's five timers of §6 and two of jwg's own, kept as deadlines: nothing here runs by itself. The peer calls the hooks below as
- * packets pass, and {@link Peer#tick} asks {@link #due} which deadlines have passed. A hook only writes a long, so
- * calling them on every packet costs nothing; the driver is woken once per earliest deadline.
+ * A peer's five timers of §6 and two of jwg's own, kept as deadlines: nothing here runs by itself. The peer calls
+ * the hooks below as packets pass, and {@link Peer#tick} asks {@link #due} which deadlines have passed. A hook only
+ * writes a long, so calling them on every packet costs nothing; the driver is woken once per earliest deadline.
  *
  * <pre>
  * timer                armed by                                  when it fires
