@@ -29,9 +29,11 @@ class ThreadPriorityIT {
             assertTrue(p.a.ping(p.b.inner4, 3), p + ": no ping reply");
             assertTrue(p.b.ping(p.a.inner4, 3), p + ": no ping reply from b's side");
             long pid = p.b.daemonPid();
-            // comm (which may hold blanks) and nice (field 19 of /proc/PID/task/TID/stat) of every thread.
-            String listing = p.b.host.sh("for t in /proc/" + pid + "/task/*; do printf '%s|%s\\n' \"$(cat $t/comm)\" "
-                    + "\"$(sed 's/.*) //' $t/stat | cut -d' ' -f17)\"; done").orFail("threads of " + pid).out();
+            // comm (which may hold blanks) and nice (field 19 of /proc/PID/task/TID/stat) of every thread; a thread
+            // that ends meanwhile (a UAPI connection's) is left out.
+            String listing = p.b.host.sh("for t in /proc/" + pid + "/task/*; do c=$(cat $t/comm 2>/dev/null) "
+                    + "&& n=$(sed 's/.*) //' $t/stat 2>/dev/null | cut -d' ' -f17) && [ -n \"$n\" ] "
+                    + "&& printf '%s|%s\\n' \"$c\" \"$n\"; done; true").orFail("threads of " + pid).out();
             Map<String, List<Integer>> nice = new TreeMap<>();
             for (String line : listing.strip().split("\n")) {
                 int bar = line.lastIndexOf('|');

@@ -8,7 +8,7 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The scheduler autogroup of the daemon's session, lowered while the start-up's background work runs.
  *
- * <p>Why: with autogroup scheduling (CONFIG_SCHED_AUTOGROUP, on by default in most distributions' kernels) the CPU is
+ * <p>Why: with autogroup scheduling (CONFIG_SCHED_AUTOGROUP, on in this machine's kernel) the CPU is
  * shared between sessions first, and a thread's nice value only weighs against threads of its own session. The
  * daemon leaves its caller's session at start ({@link Posix#detachFromTerminal}), so the warm-up's nice 19 (and the
  * JIT threads it keeps busy, which run at 0) took half of a 2-core machine from whatever the user ran next: a second
@@ -16,11 +16,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * Lowering the whole group while the warm-up runs, then putting it back, gives the warm-up the meaning it was meant to
  * have.
  *
+ * <p>While lowered, everything the daemon does competes at nice 19 with other sessions, so the daemon keeps it so
+ * only until its first UAPI connection: no peer, and so no traffic, comes any other way, and a {@code wg} waiting on a
+ * daemon at nice 19 on a busy machine would wait long. A first version (2026-12-03) restored at the first traffic,
+ * seen by the main thread every 5 ms: one cold handshake in five took 188 ms instead of 27-60, the daemons'
+ * groups still lowered when it came, behind the harness's own JVMs.
+ *
  * <p>Contract: {@link #lower} takes effect only in a session this process leads (a group of its own, not a terminal
  * shared with the user) and only with CAP_SYS_ADMIN: without it the kernel accepts one autogroup change per 100 ms
- * machine-wide, and a restore refused so would leave the daemon's traffic at nice 19. {@link #restore} may be called
- * from any thread, any number of times; the first puts the group back, the rest do nothing. While lowered, the
- * daemon's traffic competes at nice 19 with other sessions, so the caller restores at the first sign of traffic.
+ * machine-wide, and a restore refused so would leave the daemon at nice 19. {@link #restore} may be called from any
+ * thread, any number of times; the first puts the group back, the rest do nothing.
  */
 final class Autogroup {
     private static final Path SELF = Path.of("/proc/self/autogroup");

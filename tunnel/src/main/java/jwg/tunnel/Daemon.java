@@ -141,7 +141,12 @@ final class Daemon {
             notify.flush();
             notify.close();
         }
+        // Lowered until the first UAPI connection (no peer, so no traffic, comes any other way), the warm-up's end or
+        // BACKGROUND_MAX_MILLIS: see Autogroup.
         Autogroup background = Autogroup.lower(notifyParent, log);
+        if (background != null) {
+            uapiServer.get().onConnection(background::restore);
+        }
         Thread reader = Thread.ofPlatform().name("jwg-tun-read").start(device.get()::runTunReader);
         device.get().udp().warmUp();
         // At nice 19: the JVM's own thread priorities are no-ops on Linux, and at the default the warm-up took the CPU
@@ -186,7 +191,8 @@ final class Daemon {
         lanes.start();
         try {
             if (background != null) {
-                inBackgroundUntilTraffic(device.get(), background, done);
+                done.await(BACKGROUND_MAX_MILLIS, TimeUnit.MILLISECONDS);
+                background.restore();
             }
             done.await();
         } catch (InterruptedException e) {
@@ -196,22 +202,6 @@ final class Daemon {
         log.verbose("device closed");
         reader.interrupt();
         return 0;
-    }
-
-    /**
-     * Keeps the session's group lowered (see {@link Autogroup}) until the device's first traffic, the warm-up's end,
-     * the device's close or {@link #BACKGROUND_MAX_MILLIS}, whichever comes first, looking every 5 ms. This thread
-     * looks rather than the warm-up's: at nice 0 in the group it runs first whenever the group runs, while the
-     * warm-up's nice-19 thread may be starved by the very work that traffic would have to compete with.
-     */
-    private static void inBackgroundUntilTraffic(Device device, Autogroup background, CountDownLatch done)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + BACKGROUND_MAX_MILLIS * 1_000_000L;
-        while (background.isLowered() && device.activity() == 0 && System.nanoTime() - deadline < 0
-                && !done.await(5, TimeUnit.MILLISECONDS)) {
-            // looking again
-        }
-        background.restore();
     }
 
     /**
