@@ -13,7 +13,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import jwg.noise.Protocol;
@@ -32,12 +31,6 @@ final class Daemon {
     private static final String READY = "ready";
     private static final int TRAINING_ROUNDS = 200;
     private static final int TRAINING_HANDSHAKES = 50;
-    /**
-     * The longest the start-up's background work keeps the session's group lowered: the warm-up takes ~1 s of one core
-     * on an idle 2-core machine; on a machine busy for longer it goes on with the group at its usual priority (and
-     * the warm-up's thread at nice 19 within it), as before the group was lowered at all.
-     */
-    private static final long BACKGROUND_MAX_MILLIS = 10_000;
 
     private Daemon() {}
 
@@ -141,12 +134,6 @@ final class Daemon {
             notify.flush();
             notify.close();
         }
-        // Lowered until the first UAPI connection (no peer, so no traffic, comes any other way), the warm-up's end or
-        // BACKGROUND_MAX_MILLIS: see Autogroup.
-        Autogroup background = Autogroup.lower(notifyParent, log);
-        if (background != null) {
-            uapiServer.get().onConnection(background::restore);
-        }
         Thread reader = Thread.ofPlatform().name("jwg-tun-read").start(device.get()::runTunReader);
         device.get().udp().warmUp();
         // At nice 19: the JVM's own thread priorities are no-ops on Linux, and at the default the warm-up took the CPU
@@ -154,9 +141,6 @@ final class Daemon {
         Thread warmup = new Thread(() -> {
             Posix.lowestPriority();
             Warmup.run(40, 20_000);
-            if (background != null) {
-                background.restore();
-            }
             // No full collection after the warm-up (there was one from a49f5cf to 21c685e): its own allocations
             // already set off the young collections that move start-up's ~3 MB of live objects out of the young
             // generation (-Xlog:gc, a tunnel's two daemons: 5M->3M at 0.2-0.5 s, 7M->3M at 1.0-1.6 s, 4-6 ms each), so
@@ -190,10 +174,6 @@ final class Daemon {
         lanes.setDaemon(true);
         lanes.start();
         try {
-            if (background != null) {
-                done.await(BACKGROUND_MAX_MILLIS, TimeUnit.MILLISECONDS);
-                background.restore();
-            }
             done.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -61,8 +61,6 @@ final class UapiServer implements AutoCloseable {
      * socket unlinked by jwg's exit, and `wg` then found no socket.
      */
     private volatile Object boundFile;
-    private volatile Runnable onConnection = () -> { };
-    private volatile boolean connected;
 
     UapiServer(String ifname, Uapi uapi, Log log, Runnable onSocketGone) {
         this(RUN_DIR, ifname, uapi, log, onSocketGone);
@@ -79,17 +77,6 @@ final class UapiServer implements AutoCloseable {
 
     Path path() {
         return path;
-    }
-
-    /**
-     * Runs r on the accepting thread as each connection comes, before it is served; at once, here, if one came
-     * already (so that no connection goes unseen, whenever r is given).
-     */
-    void onConnection(Runnable r) {
-        onConnection = r;
-        if (connected) {
-            r.run();
-        }
     }
 
     void start() throws IOException {
@@ -122,8 +109,6 @@ final class UapiServer implements AutoCloseable {
         while (!closed) {
             try {
                 SocketChannel conn = server.accept();
-                connected = true;
-                onConnection.run();
                 connections.newThread(() -> serve(conn)).start();
             } catch (IOException e) {
                 if (!closed) {
