@@ -37,7 +37,8 @@ final class JdkPoly1305 {
      * is much slower than ours: on an AVX2-only EPYC, the whole AEAD sealed 1420 B at ~0.33 GB/s with it against
      * ~0.75 GB/s with our loop (JMH AeadBench); the stub ran it at ~1.8 GB/s on a CPU that has it. HotSpot does not
      * tell a program whether it uses an intrinsic (the flag is diagnostic, and hidden from the management API), so
-     * this reads the CPU's flags as the kernel reports them.
+     * this reads the CPU's flags as the kernel reports them. bin/jwg makes the same test to decide whether the daemon
+     * gets the Vector API at all (the lanes being of no use where this is true).
      */
     static final boolean INTRINSIC_LIKELY = cpuHasIfma();
 
