@@ -287,16 +287,56 @@ final class Node {
         return HexFormat.of().formatHex(Base64.getDecoder().decode(base64Key));
     }
 
-    /** A file holding key (mode 600, deleted when the JVM exits), for wg's key arguments. */
+    /**
+     * A file holding key (mode 600), for wg's key arguments. In a directory of this JVM's own (KeyFiles), removed when
+     * it exits, or by the next test JVM if this one was killed: deleteOnExit alone left them in /tmp after every
+     * interrupted run (87 after one).
+     */
     static String keyFile(String key) {
         try {
-            Path f = Files.createTempFile("jwg-key", ".key", PosixFilePermissions.asFileAttribute(
+            Path f = Files.createTempFile(KeyFiles.DIR, "key", ".key", PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rw-------")));
             Files.writeString(f, key + "\n");
             f.toFile().deleteOnExit();
             return f.toString();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The key files' directory: /tmp/jwg-interop-keys/PID, made at first use after removing those of dead JVMs. */
+    private static final class KeyFiles {
+        static final Path DIR = make();
+
+        private static Path make() {
+            Path root = Path.of(System.getProperty("java.io.tmpdir"), "jwg-interop-keys");
+            try {
+                Files.createDirectories(root);
+                try (var dirs = Files.list(root)) {
+                    for (Path d : (Iterable<Path>) dirs::iterator) {
+                        String name = d.getFileName().toString();
+                        if (name.chars().allMatch(Character::isDigit)
+                                && ProcessHandle.of(Long.parseLong(name)).isEmpty()) {
+                            removeTree(d);
+                        }
+                    }
+                }
+                Path dir = Files.createDirectories(root.resolve(Long.toString(ProcessHandle.current().pid())),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                dir.toFile().deleteOnExit(); // runs after the files' own deletions (registered later, run first)
+                return dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private static void removeTree(Path dir) throws IOException {
+            try (var files = Files.list(dir)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
         }
     }
 
