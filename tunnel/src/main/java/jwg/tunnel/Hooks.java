@@ -55,9 +55,17 @@ final class Hooks implements AutoCloseable {
         this.fromEnvironment = blankToNull(command);
         this.command = fromEnvironment;
         this.log = log;
+        // A hook thread is made by whichever thread posts an event, often a handshake worker at nice 10
+        // (Handshakes.WORKER_NICE); on Linux a thread starts with its maker's nice value and a hook's process with
+        // its thread's, so hooks ran at nice 10. They run at the nice value of the thread that made this, the
+        // daemon's main thread.
+        int nice = Posix.niceValue();
         this.runners = new ThreadPoolExecutor(MAX_RUNNING, MAX_RUNNING, 10, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(MAX_QUEUED), r -> {
-                    Thread t = new Thread(r, "jwg-hook");
+                    Thread t = new Thread(() -> {
+                        Posix.setNice(nice);
+                        r.run();
+                    }, "jwg-hook");
                     t.setDaemon(true);
                     return t;
                 });

@@ -75,6 +75,19 @@ final class Posix {
         }
     }
 
+    /** The calling thread's nice value (see {@link #lowestPriority}). */
+    static int niceValue() {
+        return getpriority(0, 0);
+    }
+
+    /**
+     * Gives the calling thread nice value {@code nice}, higher or lower than its own; false where it may not (a lower
+     * value needs CAP_SYS_NICE, which root has). For a thread that must not keep the nice value of the one that made it.
+     */
+    static boolean setNice(int nice) {
+        return setpriority(0, 0, nice) == 0;
+    }
+
     /** Sets the process umask and returns the previous one. */
     static int setUmask(int mask) {
         return umask(mask);

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import jwg.noise.Key;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,6 +48,28 @@ class HooksTest {
             await(() -> uncheckedLines(out).size() == 2, "the second hook ran");
             assertEquals(List.of("endpoint_changed|wg9|" + PEER.toBase64() + "||10.0.0.2:51820|set by wg",
                     "session_down|wg9|" + PEER.toBase64() + "||[2001:db8::1]:1|peer removed"), lines(out));
+        }
+    }
+
+    /**
+     * Events come from handshake workers at nice 10; a hook thread made by one started at 10 too, and so did the hook.
+     * Raising a thread's priority back takes CAP_SYS_NICE: as root only.
+     */
+    @Test
+    void aHookPostedFromALowerPriorityThreadRunsAtTheDaemonsPriority() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root (CAP_SYS_NICE) to raise the hook thread's priority again");
+        Path out = dir.resolve("nice");
+        int ours = Posix.niceValue();
+        try (Hooks hooks = new Hooks("wg9", "cut -d' ' -f19 /proc/$$/stat >> " + out, log)) {
+            Thread worker = new Thread(() -> {
+                Posix.lowerPriority(ours + 10);
+                hooks.post(Hooks.Event.SESSION_UP, PEER, null, null, "handshake");
+            });
+            worker.start();
+            worker.join();
+            await(() -> uncheckedLines(out).size() == 1, "the hook ran");
+            assertEquals(List.of(Integer.toString(ours)), lines(out), "the hook's nice value");
         }
     }
 
