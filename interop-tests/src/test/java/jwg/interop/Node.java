@@ -330,13 +330,18 @@ final class Node {
             }
         }
 
-        private static void removeTree(Path dir) throws IOException {
-            try (var files = Files.list(dir)) {
-                for (Path f : (Iterable<Path>) files::iterator) {
-                    Files.deleteIfExists(f);
+        /** Best effort: a test JVM starting at the same moment may be removing the same directory. */
+        private static void removeTree(Path dir) {
+            try {
+                try (var files = Files.list(dir)) {
+                    for (Path f : (Iterable<Path>) files::iterator) {
+                        Files.deleteIfExists(f);
+                    }
                 }
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                // Left for the next run.
             }
-            Files.deleteIfExists(dir);
         }
     }
 

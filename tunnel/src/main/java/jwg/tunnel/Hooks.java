@@ -58,7 +58,8 @@ final class Hooks implements AutoCloseable {
         // A hook thread is made by whichever thread posts an event, often a handshake worker at nice 10
         // (Handshakes.WORKER_NICE); on Linux a thread starts with its maker's nice value and a hook's process with
         // its thread's, so hooks ran at nice 10. They run at the nice value of the thread that made this, the
-        // daemon's main thread.
+        // daemon's main thread, where the daemon may raise a thread's priority (CAP_SYS_NICE, which root has); at
+        // the maker's otherwise, as before.
         int nice = Posix.niceValue();
         this.runners = new ThreadPoolExecutor(MAX_RUNNING, MAX_RUNNING, 10, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(MAX_QUEUED), r -> {

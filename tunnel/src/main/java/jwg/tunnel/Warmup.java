@@ -16,8 +16,8 @@ import jwg.noise.StaticIdentity;
  * Runs the protocol's hot code (handshakes, sealing and opening) with throw-away keys, touching no device state, so
  * the JIT has compiled it before the first real packet: a cold JVM took ~570 ms from the first packet to its answer
  * and kept the ping RTT at 3-5 ms for its first seconds (bench/compare), against ~1 ms once compiled. The daemon runs
- * it on a low-priority thread once it is ready; the CDS training runs one round of it. Poly1305's vector lanes are
- * warmed up later, once traffic wants them ({@link #vectorLanesOnceBusy}).
+ * it on a low-priority thread once it is ready; the build's training run (for bin/jwg's start-up cache) runs one round
+ * of it. Poly1305's vector lanes are warmed up later, once traffic wants them ({@link #vectorLanesOnceBusy}).
  */
 final class Warmup {
     private static final int FILLER_BYTES = 16 * 1024;
