@@ -67,13 +67,12 @@ class DistributionIT {
             Path exe = Path.of("/proc", pids.get(0).toString(), "exe").toRealPath();
             assertTrue(exe.startsWith(root.resolve("runtime").toRealPath()), "the daemon runs " + exe
                     + ", not the distribution's runtime");
-            // The tarball's start-up cache, made where bin/dist ran, serves the daemon where it was unpacked: the JVM
-            // maps it (which of the two depends on the CPU, bin/jwg).
+            // The tarball's class-data-sharing archive, made where bin/dist ran, serves the daemon where it was
+            // unpacked: the JVM maps it (which of the two depends on the CPU, bin/jwg).
             String maps = Files.readString(Path.of("/proc", pids.get(0).toString(), "maps"));
             String lib = root.resolve("lib").toRealPath().toString();
-            assertTrue(maps.contains(lib + "/jwg.aot") || maps.contains(lib + "/jwg.jsa")
-                    || maps.contains(lib + "/jwg-vector.jsa"),
-                    "the daemon maps none of the distribution's start-up caches (lib/jwg.aot, jwg.jsa, jwg-vector.jsa)");
+            assertTrue(maps.contains(lib + "/jwg.jsa") || maps.contains(lib + "/jwg-vector.jsa"),
+                    "the daemon maps neither of the distribution's archives (lib/jwg.jsa, lib/jwg-vector.jsa)");
             Shell.Result down = p.b.wgQuick("down", conf.toString(), "PATH=" + path, "JAVA_HOME=");
             assertEquals(0, down.exit(), "wg-quick down exited " + down.exit() + ":\n" + Shell.tail(log));
             assertTrue(Shell.eventually(10, () -> p.b.ns.pids().isEmpty()),

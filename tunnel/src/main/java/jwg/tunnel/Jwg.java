@@ -23,7 +23,7 @@ public final class Jwg {
             case "genpsk" -> keyTool().genpsk(args);
             case "pubkey" -> keyTool().pubkey(args);
             case "--version", "-v" -> version();
-            case "--training" -> Training.run();
+            case "--cds-training" -> Training.run();
             case "roam" -> RoamCommand.run(args);
             case "drops" -> DropsCommand.run(args);
             case "--help", "-h" -> {

@@ -23,12 +23,10 @@ import jwg.tun.VirtioHeader;
  * segment and coalesce; rounds after the first may handshake again (both peers removed and added). It needs no
  * privilege and leaves nothing behind. Two uses:
  * <ul>
- * <li>{@code jwg --training}: once per build, bin/jwg records what it loads and links (classes, lambdas, call
- * sites) and its methods' profiles into the JVM's AOT cache (or the classes alone into a class-data-sharing archive,
- * where the cache could not keep its module graph), a's configuration going through a UAPI socket of its own as wg's
- * would. Whatever this leaves out a real daemon loads and links on first use: a cold daemon's first packet
- * waited ~10 ms for each lambda the JVM had to spin up then, and with the classes alone archived (no linking, no
- * profiles) a cold tunnel's first packet took twice as long as with the cache.</li>
+ * <li>{@code jwg --cds-training}: once per build, bin/jwg records the classes (and lambdas) it loads into the
+ * class-data-sharing archive, a's configuration going through a UAPI socket of its own as wg's would. Whatever this
+ * leaves out a real daemon loads from the jar on first use: a cold daemon's first packet waited ~10 ms for each
+ * lambda the JVM had to spin up then.</li>
  * <li>A daemon's start-up ({@link Daemon}): run in-process, longer, so that the JIT compiles the device's own paths
  * before a real peer needs them.</li>
  * </ul>
@@ -36,11 +34,6 @@ import jwg.tun.VirtioHeader;
 final class Training {
     private static final int OFFLOADS = Tun.TUN_F_CSUM | Tun.TUN_F_TSO4 | Tun.TUN_F_TSO6 | Tun.TUN_F_USO4
             | Tun.TUN_F_USO6;
-    /**
-     * The build's training: short. Longer (200 rounds and 50 handshakes, as at a daemon's start-up), the AOT cache's
-     * profiles did not make a cold tunnel's first packet sooner (10 cold starts each, 2026-12-03: median 24 ms against
-     * 16) nor TCP in its first 5 s faster (3 runs each), and the daemon kept 2 MiB more.
-     */
     private static final int ROUNDS = 3;
     /** Packets {@link #train} sends per round, each of which should come through. */
     static final int PACKETS = 4;
@@ -49,12 +42,12 @@ final class Training {
     private Training() {}
 
     static int run() throws Exception {
-        Log log = new Log(Log.Level.SILENT, "training", System.err);
+        Log log = new Log(Log.Level.SILENT, "cds", System.err);
         NettyLog.routeTo(log);
         int carried = train(ROUNDS, 1, log, () -> false, true);
-        // Not an error: the cache still holds what loaded. Said for whoever runs it by hand.
+        // Not an error: the archive still holds what loaded. Said for whoever runs it by hand.
         if (carried < ROUNDS * PACKETS) {
-            System.err.println("jwg --training: " + carried + " of " + ROUNDS * PACKETS + " packets came through");
+            System.err.println("jwg --cds-training: " + carried + " of " + ROUNDS * PACKETS + " packets came through");
         }
         return 0;
     }
@@ -68,10 +61,10 @@ final class Training {
      */
     static int train(int rounds, int handshakes, Log log, BooleanSupplier stop, boolean viaSocket)
             throws Exception {
-        Tun[] tunA = Tun.pair("train-a", true, OFFLOADS);
-        Tun[] tunB = Tun.pair("train-b", true, OFFLOADS);
-        Device a = new Device("train-a", tunA[0], log, () -> { });
-        Device b = new Device("train-b", tunB[0], log, () -> { });
+        Tun[] tunA = Tun.pair("cds-a", true, OFFLOADS);
+        Tun[] tunB = Tun.pair("cds-b", true, OFFLOADS);
+        Device a = new Device("cds-a", tunA[0], log, () -> { });
+        Device b = new Device("cds-b", tunB[0], log, () -> { });
         int carried = 0;
         Path uapiDir = null;
         UapiServer uapiServer = null;
@@ -79,7 +72,7 @@ final class Training {
         Roaming roamingB = null;
         try {
             // Roaming as a daemon has it, with a configuration file that does not exist.
-            Path noConfig = Path.of(System.getProperty("java.io.tmpdir"), "jwg-training-none.conf");
+            Path noConfig = Path.of(System.getProperty("java.io.tmpdir"), "jwg-cds-training-none.conf");
             roamingA = new Roaming(a, noConfig);
             roamingB = new Roaming(b, noConfig);
             a.bindLoopback();
@@ -91,8 +84,8 @@ final class Training {
             Uapi uapiB = new Uapi(b, roamingB);
             if (viaSocket) {
                 // a through a UAPI socket of its own, as wg would (in a directory of the training's, not wg's).
-                uapiDir = Files.createTempDirectory("jwg-training");
-                uapiServer = new UapiServer(uapiDir, "train-a", uapiA, log, () -> { });
+                uapiDir = Files.createTempDirectory("jwg-cds-training");
+                uapiServer = new UapiServer(uapiDir, "cds-a", uapiA, log, () -> { });
                 uapiServer.start();
             }
             String configA = config(keyA, keyB, b.udp().port(), 2);
